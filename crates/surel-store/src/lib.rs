@@ -1,0 +1,125 @@
+//! The store boundary: what every protocol session may ask of persistent state.
+//!
+//! Owns: the [`Store`] trait, its records and errors, the [`Change`] feed type, password hashing
+//! helpers, and the conformance suite ([`conformance::run`]) that defines correct behaviour for any
+//! backend. Must not: name a backend, expose SQL, rows or transactions, or parse protocol input.
+//!
+//! Invariants every backend keeps:
+//! - Each method is one whole operation: it commits completely or changes nothing.
+//! - `deliver`/`append` return only after the message bytes and the metadata are durable; a crash
+//!   at any instant leaves either the whole message visible or none of it.
+//! - UIDs in a mailbox are strictly ascending and never reused; UIDVALIDITY never changes for a
+//!   mailbox that exists; MODSEQ grows with every change.
+
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod changes;
+pub mod conformance;
+pub mod password;
+mod records;
+
+pub use changes::{Change, ChangeHub, ChangeKind};
+pub use records::*;
+
+use async_trait::async_trait;
+use surel_types::{AccountId, Address, BlobId, Domain, MailboxId, MailboxName, Uid};
+
+/// Why a store operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing to create exists already (names it).
+    #[error("{0} already exists")]
+    Exists(String),
+    /// The thing to change or read does not exist (names it).
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// The request contradicts the store's rules (e.g. deleting a domain that has accounts).
+    #[error("{0}")]
+    Invalid(String),
+    /// The backend failed (disk, database); the operation did not happen.
+    #[error("storage failure: {0}")]
+    Backend(#[from] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps any backend error.
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Persistent state of a surel installation. Protocol code holds an `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- domains ----
+    /// Adds a local domain. `Exists` if it is already there.
+    async fn add_domain(&self, domain: &Domain) -> StoreResult<()>;
+    /// Removes a domain and its aliases; `Invalid` while accounts remain in it.
+    async fn remove_domain(&self, domain: &Domain) -> StoreResult<()>;
+    /// Every local domain, sorted.
+    async fn domains(&self) -> StoreResult<Vec<Domain>>;
+    /// True if mail for this domain is ours.
+    async fn is_local_domain(&self, domain: &Domain) -> StoreResult<bool>;
+
+    // ---- accounts ----
+    /// Creates an account with its default mailboxes (INBOX, Sent, Drafts, Trash, Junk, Archive).
+    /// `NotFound` names the domain if it is not local; `Exists` if the address is taken by an
+    /// account or an alias.
+    async fn add_account(&self, address: &Address, password_hash: &str) -> StoreResult<AccountId>;
+    /// Deletes an account, its mailboxes and messages (blobs are collected later).
+    async fn remove_account(&self, address: &Address) -> StoreResult<()>;
+    /// Replaces an account's password hash.
+    async fn set_password(&self, address: &Address, password_hash: &str) -> StoreResult<()>;
+    /// The account with this exact address (case-insensitive local part), if any.
+    async fn account(&self, address: &Address) -> StoreResult<Option<Account>>;
+    /// The account with this id, if any.
+    async fn account_by_id(&self, id: AccountId) -> StoreResult<Option<Account>>;
+    /// Every account, sorted by address.
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
+
+    // ---- aliases ----
+    /// Maps an address (or a domain's catch-all) to one or more targets. The source's domain must
+    /// be local; `Exists` if the source is already an alias or an account.
+    async fn add_alias(&self, source: &AliasSource, targets: &[Address]) -> StoreResult<()>;
+    /// Removes an alias.
+    async fn remove_alias(&self, source: &AliasSource) -> StoreResult<()>;
+    /// Every alias, sorted by source.
+    async fn aliases(&self) -> StoreResult<Vec<Alias>>;
+    /// What an exact address names: an account, an alias, or nothing. No plus-address or catch-all
+    /// logic here; the router applies those rules.
+    async fn lookup(&self, source: &AliasSource) -> StoreResult<Option<Lookup>>;
+
+    // ---- mailboxes ----
+    /// Every mailbox of an account, sorted by name.
+    async fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<Mailbox>>;
+    /// One mailbox by name.
+    async fn mailbox(&self, account: AccountId, name: &MailboxName) -> StoreResult<Option<Mailbox>>;
+    /// Creates a mailbox (with a fresh UIDVALIDITY).
+    async fn create_mailbox(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        special_use: Option<surel_types::SpecialUse>,
+    ) -> StoreResult<Mailbox>;
+
+    // ---- messages ----
+    /// Stores one message for several recipients: the bytes once, then one entry per target, all
+    /// in one commit. Returns only when durable. Notifies each account's change feed.
+    async fn deliver(&self, message: NewMessage, targets: &[DeliveryTarget]) -> StoreResult<Vec<Stored>>;
+    /// Every message in a mailbox, ascending by UID.
+    async fn messages(&self, mailbox: MailboxId) -> StoreResult<Vec<MessageMeta>>;
+    /// The bytes of a stored message.
+    async fn read_blob(&self, blob: &BlobId) -> StoreResult<Vec<u8>>;
+    /// Changes flags of the given UIDs; returns the new state of each message that exists.
+    async fn set_flags(&self, mailbox: MailboxId, uids: &[Uid], op: FlagOp, flags: &[Flag]) -> StoreResult<Vec<MessageMeta>>;
+    /// Removes the given UIDs from a mailbox; returns the UIDs that were removed.
+    async fn expunge(&self, mailbox: MailboxId, uids: &[Uid]) -> StoreResult<Vec<Uid>>;
+
+    // ---- changes ----
+    /// A live feed of this account's changes from now on (for IMAP IDLE and friends).
+    fn changes(&self, account: AccountId) -> tokio::sync::broadcast::Receiver<Change>;
+}

@@ -1,0 +1,203 @@
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use surel_types::{AccountId, Address, BlobId, Domain, MailboxId, MailboxName, ModSeq, SpecialUse, Uid};
+
+/// An account as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// Its identity.
+    pub id: AccountId,
+    /// Its primary address (login name).
+    pub address: Address,
+    /// PHC-format Argon2id hash (see [`crate::password`]).
+    pub password_hash: String,
+}
+
+/// What an alias is keyed by: one address, or every address of a domain (catch-all).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AliasSource {
+    /// One address.
+    Address(Address),
+    /// `@domain`: any address of the domain that is not an account or an alias.
+    CatchAll(Domain),
+}
+
+impl AliasSource {
+    /// Parses `user@domain` or `@domain`.
+    pub fn parse(text: &str) -> Result<Self, surel_types::AddressError> {
+        match text.strip_prefix('@') {
+            Some(domain) => Ok(AliasSource::CatchAll(Domain::parse(domain)?)),
+            None => Ok(AliasSource::Address(Address::parse(text)?)),
+        }
+    }
+
+    /// The domain the source belongs to.
+    pub fn domain(&self) -> &Domain {
+        match self {
+            AliasSource::Address(a) => a.domain(),
+            AliasSource::CatchAll(d) => d,
+        }
+    }
+
+    /// The lowercase key it is stored under: `user@domain` or `@domain`.
+    pub fn key(&self) -> String {
+        match self {
+            AliasSource::Address(a) => a.key(),
+            AliasSource::CatchAll(d) => format!("@{d}"),
+        }
+    }
+}
+
+impl fmt::Display for AliasSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AliasSource::Address(a) => a.fmt(f),
+            AliasSource::CatchAll(d) => write!(f, "@{d}"),
+        }
+    }
+}
+
+/// One alias and where it points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alias {
+    /// What it is keyed by.
+    pub source: AliasSource,
+    /// The addresses it forwards to, in the order given.
+    pub targets: Vec<Address>,
+}
+
+/// What an exact address names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// An account.
+    Account(AccountId),
+    /// An alias with these targets.
+    Alias(Vec<Address>),
+}
+
+/// A mailbox and its IMAP counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mailbox {
+    /// Its identity.
+    pub id: MailboxId,
+    /// The account it belongs to.
+    pub account: AccountId,
+    /// Its name.
+    pub name: MailboxName,
+    /// Its RFC 6154 role, if any.
+    pub special_use: Option<SpecialUse>,
+    /// RFC 9051 §2.3.1.1; fixed for the mailbox's life.
+    pub uid_validity: u32,
+    /// The UID the next message will get.
+    pub uid_next: Uid,
+    /// The MODSEQ of the latest change in the mailbox (RFC 7162).
+    pub highest_modseq: ModSeq,
+    /// Messages in the mailbox now.
+    pub exists: u32,
+}
+
+/// A message flag: a system flag or a keyword.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Flag {
+    /// `\Seen`
+    Seen,
+    /// `\Answered`
+    Answered,
+    /// `\Flagged`
+    Flagged,
+    /// `\Deleted`
+    Deleted,
+    /// `\Draft`
+    Draft,
+    /// A keyword such as `$Forwarded` or `$Junk`, kept as given.
+    Keyword(String),
+}
+
+impl Flag {
+    /// Parses `\Seen`-style system flags case-insensitively; anything else is a keyword.
+    pub fn parse(text: &str) -> Self {
+        match text.to_ascii_lowercase().as_str() {
+            "\\seen" => Flag::Seen,
+            "\\answered" => Flag::Answered,
+            "\\flagged" => Flag::Flagged,
+            "\\deleted" => Flag::Deleted,
+            "\\draft" => Flag::Draft,
+            _ => Flag::Keyword(text.to_string()),
+        }
+    }
+
+    /// The IMAP spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Flag::Seen => "\\Seen",
+            Flag::Answered => "\\Answered",
+            Flag::Flagged => "\\Flagged",
+            Flag::Deleted => "\\Deleted",
+            Flag::Draft => "\\Draft",
+            Flag::Keyword(k) => k,
+        }
+    }
+}
+
+/// How [`crate::Store::set_flags`] combines the given flags with the present ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagOp {
+    /// Add them (`+FLAGS`).
+    Add,
+    /// Remove them (`-FLAGS`).
+    Remove,
+    /// Replace all flags with them (`FLAGS`).
+    Replace,
+}
+
+/// A message about to be stored.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    /// The whole message as it will be served (headers we add are already in it).
+    pub bytes: Arc<[u8]>,
+    /// IMAP INTERNALDATE: when it arrived.
+    pub internal_date: DateTime<Utc>,
+    /// Flags it starts with.
+    pub flags: Vec<Flag>,
+}
+
+/// Where one copy of a delivered message goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryTarget {
+    /// The recipient account.
+    pub account: AccountId,
+    /// The mailbox; if the account has no mailbox of this name, the copy goes to INBOX.
+    pub mailbox: MailboxName,
+}
+
+/// Where one copy was stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// The account.
+    pub account: AccountId,
+    /// The mailbox it landed in.
+    pub mailbox: MailboxId,
+    /// Its UID there.
+    pub uid: Uid,
+    /// The MODSEQ of its arrival.
+    pub modseq: ModSeq,
+}
+
+/// A stored message's metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageMeta {
+    /// UID in its mailbox.
+    pub uid: Uid,
+    /// MODSEQ of its last change.
+    pub modseq: ModSeq,
+    /// Its flags, sorted.
+    pub flags: Vec<Flag>,
+    /// IMAP INTERNALDATE.
+    pub internal_date: DateTime<Utc>,
+    /// Size in octets (RFC822.SIZE).
+    pub size: u64,
+    /// Where its bytes are.
+    pub blob: BlobId,
+}
