@@ -1,1 +1,25 @@
-//! placeholder
+//! RFC 5322 / MIME message handling: header edits and the trace headers surel adds.
+//!
+//! Owns: building `Received` (RFC 5321 §4.4) and, later, `Authentication-Results`, DSNs and MIME
+//! structure. Must not: do I/O, know the store, or trust any text it is given: every value taken
+//! from a client is cleaned before it is written into a header.
+
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod received;
+
+pub use received::{Protocol, Received};
+
+/// The RFC 5322 §3.3 date-time of `at`, e.g. `Sat, 28 Nov 2026 03:42:30 +0000`.
+pub fn rfc5322_date(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
+}
+
+/// `header` (one or more complete lines ending in CRLF) placed in front of `message`.
+pub fn prepend_header(header: &str, message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header.len() + message.len());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(message);
+    out
+}

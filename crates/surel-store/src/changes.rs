@@ -43,17 +43,20 @@ impl ChangeHub {
     /// A receiver of this account's changes from now on.
     pub fn subscribe(&self, account: AccountId) -> broadcast::Receiver<Change> {
         let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
-        senders.entry(account).or_insert_with(|| broadcast::channel(FEED_CAPACITY).0).subscribe()
+        senders
+            .entry(account)
+            .or_insert_with(|| broadcast::channel(FEED_CAPACITY).0)
+            .subscribe()
     }
 
     /// Publishes a committed change; a no-op when nobody listens.
     pub fn publish(&self, account: AccountId, change: Change) {
         let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(tx) = senders.get(&account) {
-            if tx.send(change).is_err() {
-                // Every receiver is gone: forget the account so the map does not grow forever.
-                senders.remove(&account);
-            }
+        if let Some(tx) = senders.get(&account)
+            && tx.send(change).is_err()
+        {
+            // Every receiver is gone: forget the account so the map does not grow forever.
+            senders.remove(&account);
         }
     }
 }
@@ -67,7 +70,11 @@ mod tests {
         let hub = ChangeHub::default();
         let mut a = hub.subscribe(AccountId(1));
         let mut b = hub.subscribe(AccountId(2));
-        let change = Change { mailbox: MailboxId(7), modseq: ModSeq(3), kind: ChangeKind::Appended(Uid(1)) };
+        let change = Change {
+            mailbox: MailboxId(7),
+            modseq: ModSeq(3),
+            kind: ChangeKind::Appended(Uid(1)),
+        };
         hub.publish(AccountId(1), change.clone());
         assert_eq!(a.try_recv().unwrap(), change);
         assert!(b.try_recv().is_err());
@@ -77,7 +84,11 @@ mod tests {
     fn publishing_without_listeners_forgets_the_account() {
         let hub = ChangeHub::default();
         drop(hub.subscribe(AccountId(1)));
-        let change = Change { mailbox: MailboxId(1), modseq: ModSeq(1), kind: ChangeKind::Mailboxes };
+        let change = Change {
+            mailbox: MailboxId(1),
+            modseq: ModSeq(1),
+            kind: ChangeKind::Mailboxes,
+        };
         hub.publish(AccountId(1), change);
         assert!(hub.senders.lock().unwrap().is_empty());
     }

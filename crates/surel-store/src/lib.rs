@@ -97,7 +97,8 @@ pub trait Store: Send + Sync + 'static {
     /// Every mailbox of an account, sorted by name.
     async fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<Mailbox>>;
     /// One mailbox by name.
-    async fn mailbox(&self, account: AccountId, name: &MailboxName) -> StoreResult<Option<Mailbox>>;
+    async fn mailbox(&self, account: AccountId, name: &MailboxName)
+    -> StoreResult<Option<Mailbox>>;
     /// Creates a mailbox (with a fresh UIDVALIDITY).
     async fn create_mailbox(
         &self,
@@ -109,13 +110,23 @@ pub trait Store: Send + Sync + 'static {
     // ---- messages ----
     /// Stores one message for several recipients: the bytes once, then one entry per target, all
     /// in one commit. Returns only when durable. Notifies each account's change feed.
-    async fn deliver(&self, message: NewMessage, targets: &[DeliveryTarget]) -> StoreResult<Vec<Stored>>;
+    async fn deliver(
+        &self,
+        message: NewMessage,
+        targets: &[DeliveryTarget],
+    ) -> StoreResult<Vec<Stored>>;
     /// Every message in a mailbox, ascending by UID.
     async fn messages(&self, mailbox: MailboxId) -> StoreResult<Vec<MessageMeta>>;
     /// The bytes of a stored message.
     async fn read_blob(&self, blob: &BlobId) -> StoreResult<Vec<u8>>;
     /// Changes flags of the given UIDs; returns the new state of each message that exists.
-    async fn set_flags(&self, mailbox: MailboxId, uids: &[Uid], op: FlagOp, flags: &[Flag]) -> StoreResult<Vec<MessageMeta>>;
+    async fn set_flags(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: &[Flag],
+    ) -> StoreResult<Vec<MessageMeta>>;
     /// Removes the given UIDs from a mailbox; returns the UIDs that were removed.
     async fn expunge(&self, mailbox: MailboxId, uids: &[Uid]) -> StoreResult<Vec<Uid>>;
 

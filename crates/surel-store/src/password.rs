@@ -1,8 +1,8 @@
 //! Password hashing: Argon2id in PHC string format, done above the store so every backend keeps
 //! only the hash.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use surel_types::Secret;
 
 /// Hashes a password with Argon2id (the crate's recommended parameters) and a random salt.
@@ -15,7 +15,9 @@ pub fn hash(password: &Secret<String>) -> Result<String, String> {
 
 /// True if the password matches the PHC hash; false for a wrong password or a malformed hash.
 pub fn verify(password: &Secret<String>, phc: &str) -> bool {
-    Argon2::default().verify_password(password.expose().as_bytes(), phc).is_ok()
+    Argon2::default()
+        .verify_password(password.expose().as_bytes(), phc)
+        .is_ok()
 }
 
 #[cfg(test)]

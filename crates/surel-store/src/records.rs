@@ -2,7 +2,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use surel_types::{AccountId, Address, BlobId, Domain, MailboxId, MailboxName, ModSeq, SpecialUse, Uid};
+use surel_types::{
+    AccountId, Address, BlobId, Domain, MailboxId, MailboxName, ModSeq, SpecialUse, Uid,
+};
 
 /// An account as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]

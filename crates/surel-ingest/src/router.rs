@@ -1,0 +1,79 @@
+use surel_store::{AliasSource, Lookup, Store, StoreResult};
+use surel_types::{AccountId, Address};
+
+/// What a recipient address means to us.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recipient {
+    /// Ours: deliver to these accounts.
+    Local(Vec<AccountId>),
+    /// A local domain, but no such user (RFC 5321 `550 5.1.1`).
+    UnknownUser,
+    /// Not one of our domains: only an authenticated user may relay there.
+    NotLocal,
+}
+
+/// Alias chains longer than this are treated as a loop.
+const MAX_ALIAS_DEPTH: usize = 5;
+
+/// Resolves recipient addresses against the store.
+pub struct Router<'a> {
+    store: &'a dyn Store,
+}
+
+impl<'a> Router<'a> {
+    /// A router over `store`.
+    pub fn new(store: &'a dyn Store) -> Self {
+        Self { store }
+    }
+
+    /// Applies, in order: the exact address (account or alias), the address without its `+tag`,
+    /// the domain's catch-all, and for `postmaster` (RFC 5321 §4.5.1: must be accepted) the
+    /// domain's first account.
+    pub async fn resolve(&self, rcpt: &Address) -> StoreResult<Recipient> {
+        if rcpt.domain().is_literal() || !self.store.is_local_domain(rcpt.domain()).await? {
+            return Ok(Recipient::NotLocal);
+        }
+        let mut candidates = vec![AliasSource::Address(rcpt.clone())];
+        if let Some(base) = rcpt.without_subaddress() {
+            candidates.push(AliasSource::Address(base));
+        }
+        candidates.push(AliasSource::CatchAll(rcpt.domain().clone()));
+        for source in candidates {
+            if let Some(found) = self.store.lookup(&source).await? {
+                let accounts = self.expand(found, 0).await?;
+                return Ok(if accounts.is_empty() { Recipient::UnknownUser } else { Recipient::Local(accounts) });
+            }
+        }
+        if rcpt.local().eq_ignore_ascii_case("postmaster") {
+            let first = self.store.accounts().await?.into_iter().find(|a| a.address.domain() == rcpt.domain());
+            if let Some(account) = first {
+                return Ok(Recipient::Local(vec![account.id]));
+            }
+        }
+        Ok(Recipient::UnknownUser)
+    }
+
+    /// The accounts an account or alias ends at. Targets that are not local accounts (a deleted
+    /// account, a remote address) are skipped: remote forwarding comes with the queue (#5).
+    async fn expand(&self, found: Lookup, depth: usize) -> StoreResult<Vec<AccountId>> {
+        let targets = match found {
+            Lookup::Account(id) => return Ok(vec![id]),
+            Lookup::Alias(targets) => targets,
+        };
+        let mut accounts = Vec::new();
+        if depth >= MAX_ALIAS_DEPTH {
+            tracing::warn!("alias chain longer than {MAX_ALIAS_DEPTH}; treating as a loop");
+            return Ok(accounts);
+        }
+        for target in targets {
+            if let Some(next) = self.store.lookup(&AliasSource::Address(target)).await? {
+                for id in Box::pin(self.expand(next, depth + 1)).await? {
+                    if !accounts.contains(&id) {
+                        accounts.push(id);
+                    }
+                }
+            }
+        }
+        Ok(accounts)
+    }
+}

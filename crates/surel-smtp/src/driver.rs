@@ -1,0 +1,253 @@
+//! The socket loop: the only code that reads or writes an SMTP connection.
+//!
+//! Replies to pipelined commands (RFC 2920) are collected and written when the input buffer runs
+//! dry, so a client that sends a group gets one write back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use surel_net::{Accepted, LimitHit, MaybeTls, Shutdown, TlsAcceptor};
+use surel_smtp_proto::{Command, DataDecoder, DataProgress, Decoded, LineFramer, Reply};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::session::{BdatPlan, Context, Next, Session, Step};
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Why a connection ended early.
+enum Stop {
+    /// The peer closed, the socket failed, or we decided to close (the reply was written).
+    Closed,
+}
+
+/// Runs one inbound connection to its end.
+pub async fn run(ctx: Arc<Context>, tls: Option<TlsAcceptor>, accepted: Accepted, shutdown: Shutdown) {
+    let Accepted { stream, peer, permit, .. } = accepted;
+    let mut conn = Conn {
+        stream: MaybeTls::Plain(stream),
+        buf: Vec::new(),
+        out: Vec::new(),
+        framer: LineFramer::new(ctx.limits.command_line),
+        shutdown,
+        ctx: ctx.clone(),
+    };
+    let _permit = match permit {
+        Ok(permit) => permit,
+        Err(hit) => {
+            let reply = match hit {
+                LimitHit::Total => Reply::TOO_MANY_CONNECTIONS,
+                LimitHit::PerIp => Reply::TOO_MANY_CONNECTIONS_FROM_IP,
+            };
+            tracing::info!(%peer, ?hit, "connection refused: limit");
+            reply.encode(&mut conn.out);
+            let _ = conn.flush().await;
+            return;
+        }
+    };
+    let mut session = Session::new(ctx, peer, None);
+    let span = tracing::info_span!("smtp", session_id = %session.id(), %peer);
+    let _enter = span.enter();
+    tracing::debug!("connected");
+    session.greeting().encode(&mut conn.out);
+    loop {
+        match conn.serve(&mut session).await {
+            Ok(Next::StartTls) => {
+                let Some(acceptor) = &tls else { break };
+                conn = match conn.start_tls(acceptor).await {
+                    Some(conn) => conn,
+                    None => return,
+                };
+                // RFC 3207 §4.2: the session starts over; the client must EHLO again.
+                session = Session::new(conn.ctx.clone(), peer, conn.stream.tls_summary());
+            }
+            Ok(_) | Err(Stop::Closed) => break,
+        }
+    }
+    let _ = conn.stream.shutdown().await;
+    tracing::debug!("disconnected");
+}
+
+struct Conn {
+    stream: MaybeTls,
+    /// Read but not yet consumed.
+    buf: Vec<u8>,
+    /// Replies not yet written.
+    out: Vec<u8>,
+    framer: LineFramer,
+    shutdown: Shutdown,
+    ctx: Arc<Context>,
+}
+
+impl Conn {
+    /// The TLS handshake after `220 Ready to start TLS`; `None` if it failed (the connection is
+    /// then dropped).
+    async fn start_tls(mut self, acceptor: &TlsAcceptor) -> Option<Conn> {
+        // RFC 3207 §4.2: anything the client pipelined behind STARTTLS is discarded.
+        self.buf.clear();
+        self.framer.reset();
+        let MaybeTls::Plain(tcp) = self.stream else { return None };
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => {
+                self.stream = MaybeTls::Tls(Box::new(tls));
+                tracing::debug!(tls = self.stream.tls_summary().unwrap_or_default(), "STARTTLS done");
+                Some(self)
+            }
+            Ok(Err(e)) => {
+                tracing::info!(error = %e, "TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                tracing::info!("TLS handshake timed out");
+                None
+            }
+        }
+    }
+
+    /// Serves commands until the session closes or asks for STARTTLS.
+    async fn serve(&mut self, session: &mut Session) -> Result<Next, Stop> {
+        loop {
+            let step = self.next_command(session).await?;
+            step.reply.encode(&mut self.out);
+            match step.next {
+                Next::Command => {}
+                Next::Data => {
+                    let step = self.read_data(session).await?;
+                    step.reply.encode(&mut self.out);
+                    if step.next == Next::Close {
+                        self.flush().await?;
+                        return Ok(Next::Close);
+                    }
+                }
+                Next::StartTls | Next::Close => {
+                    self.flush().await?;
+                    return Ok(step.next);
+                }
+            }
+        }
+    }
+
+    /// Reads and handles the next command line (BDAT with its chunk).
+    async fn next_command(&mut self, session: &mut Session) -> Result<Step, Stop> {
+        loop {
+            match self.framer.decode(&self.buf) {
+                Ok(Decoded::Done(Command::Bdat { size, last }, consumed)) => {
+                    self.buf.drain(..consumed);
+                    return self.read_bdat(session, size, last).await;
+                }
+                Ok(Decoded::Done(command, consumed)) => {
+                    self.buf.drain(..consumed);
+                    tracing::debug!(verb = command.verb(), "command");
+                    return Ok(session.handle(command).await);
+                }
+                Ok(Decoded::Skip(n)) => {
+                    self.buf.drain(..n);
+                }
+                Ok(Decoded::NeedMore) => {
+                    if self.shutdown.is_triggered() {
+                        Reply::SHUTTING_DOWN.encode(&mut self.out);
+                        self.flush().await?;
+                        return Err(Stop::Closed);
+                    }
+                    self.fill(true).await?;
+                }
+                Err(e) => {
+                    self.buf.drain(..e.skip().min(self.buf.len()));
+                    return Ok(session.syntax_error(e.reply()));
+                }
+            }
+        }
+    }
+
+    /// Reads message data after 354 up to the end-of-data line.
+    async fn read_data(&mut self, session: &mut Session) -> Result<Step, Stop> {
+        self.flush().await?;
+        let mut decoder = DataDecoder::new(session.data_limits());
+        loop {
+            match decoder.feed(&self.buf) {
+                DataProgress::NeedMore => {
+                    // The decoder keeps what it needs; everything fed is consumed.
+                    self.buf.clear();
+                    self.fill(false).await?;
+                }
+                DataProgress::Done { consumed, violation } => {
+                    self.buf.drain(..consumed);
+                    let received = match violation {
+                        Some(violation) => Err(violation),
+                        None => Ok(decoder.into_message()),
+                    };
+                    return Ok(session.data_end(received).await);
+                }
+            }
+        }
+    }
+
+    /// Reads the octets of a BDAT chunk (always all of them) and hands them to the session.
+    async fn read_bdat(&mut self, session: &mut Session, size: u64, last: bool) -> Result<Step, Stop> {
+        let plan = session.bdat_begin(size);
+        let mut remaining = size;
+        let mut chunk = Vec::new();
+        loop {
+            let take = remaining.min(self.buf.len() as u64) as usize;
+            if plan == BdatPlan::Keep {
+                chunk.extend_from_slice(&self.buf[..take]);
+            }
+            self.buf.drain(..take);
+            remaining -= take as u64;
+            if remaining == 0 {
+                break;
+            }
+            self.fill(false).await?;
+        }
+        Ok(match plan {
+            BdatPlan::Keep => session.bdat_chunk(&chunk, last).await,
+            BdatPlan::Discard(reply) => session.bdat_discarded(reply),
+        })
+    }
+
+    /// Reads more input. `between_commands` is true when waiting for a command: then pending
+    /// replies are written first (RFC 2920 §3.1) and shutdown is honoured.
+    async fn fill(&mut self, between_commands: bool) -> Result<(), Stop> {
+        if between_commands || !self.out.is_empty() {
+            self.flush().await?;
+        }
+        let timeout = self.ctx.limits.smtp_timeout;
+        let mut chunk = [0u8; READ_CHUNK];
+        let mut shutdown = self.shutdown.clone();
+        let read = tokio::select! {
+            read = tokio::time::timeout(timeout, self.stream.read(&mut chunk)) => read,
+            _ = shutdown.wait(), if between_commands => {
+                Reply::SHUTTING_DOWN.encode(&mut self.out);
+                self.flush().await?;
+                return Err(Stop::Closed);
+            }
+        };
+        match read {
+            Ok(Ok(0)) | Ok(Err(_)) => Err(Stop::Closed),
+            Ok(Ok(n)) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+            Err(_) => {
+                tracing::debug!("idle timeout");
+                Reply::TIMEOUT.encode(&mut self.out);
+                let _ = self.flush().await;
+                Err(Stop::Closed)
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), Stop> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let written = tokio::time::timeout(self.ctx.limits.smtp_timeout, self.stream.write_all(&self.out)).await;
+        self.out.clear();
+        match written {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Stop::Closed),
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! The SMTP state machine (RFC 5321 §4.1.4 command order). It sees typed commands and message
+//! bodies, answers with replies, and never touches the socket.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use surel_config::Limits;
+use surel_ingest::{Arrival, Ingest, Recipient};
+use surel_message::Protocol;
+use surel_smtp_proto::{
+    Body, BodyLimits, Command, DataViolation, Extension, ForwardPath, MailParams, Reply, ReversePath, RcptParams,
+};
+use surel_types::{AccountId, Address, Domain};
+
+/// What every session of one service shares.
+pub struct Context {
+    /// Our name in the greeting, EHLO and Received.
+    pub hostname: String,
+    /// Sizes, counts and timeouts.
+    pub limits: Limits,
+    /// Where accepted mail goes.
+    pub ingest: Ingest,
+    /// STARTTLS is offered (a certificate is loaded).
+    pub starttls: bool,
+}
+
+/// What the driver does after writing a step's reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Read the next command.
+    Command,
+    /// Read message data until `<CRLF>.<CRLF>` and call [`Session::data_end`].
+    Data,
+    /// Drop buffered input, do the TLS handshake, start over (RFC 3207 §4.2).
+    StartTls,
+    /// Close the connection.
+    Close,
+}
+
+/// A reply and what to do next.
+#[derive(Debug)]
+pub struct Step {
+    /// What to send.
+    pub reply: Reply,
+    /// What the driver does after sending it.
+    pub next: Next,
+}
+
+impl Step {
+    fn cont(reply: Reply) -> Self {
+        Self { reply, next: Next::Command }
+    }
+}
+
+/// What the driver does with the octets of a BDAT chunk (RFC 3030 §2: they are always read,
+/// even when the command fails, so the connection stays in step).
+#[derive(Debug, PartialEq, Eq)]
+pub enum BdatPlan {
+    /// Keep them and pass them to [`Session::bdat_chunk`].
+    Keep,
+    /// Read and drop them, then send this reply.
+    Discard(Reply),
+}
+
+struct Helo {
+    name: String,
+    extended: bool,
+}
+
+struct Envelope {
+    from: ReversePath,
+    params: MailParams,
+    /// Accepted recipients as given.
+    rcpts: Vec<Address>,
+    /// The accounts they lead to (one copy each).
+    accounts: Vec<AccountId>,
+    /// BDAT chunks so far; `None` until the first BDAT.
+    chunks: Option<Vec<u8>>,
+}
+
+enum State {
+    Connected,
+    Greeted(Helo),
+    Transaction(Helo, Envelope),
+}
+
+/// One SMTP connection's protocol state.
+pub struct Session {
+    ctx: Arc<Context>,
+    peer: SocketAddr,
+    /// TLS version and cipher once encrypted.
+    tls: Option<String>,
+    state: State,
+    /// Client errors so far; at `limits.smtp_errors` the session ends with 421.
+    errors: usize,
+    conn_id: String,
+    transactions: u32,
+}
+
+impl Session {
+    /// A session for a new connection (or a new one after STARTTLS, with `tls` set).
+    pub fn new(ctx: Arc<Context>, peer: SocketAddr, tls: Option<String>) -> Self {
+        let conn_id = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
+        Self { ctx, peer, tls, state: State::Connected, errors: 0, conn_id, transactions: 0 }
+    }
+
+    /// The connection id used in logs.
+    pub fn id(&self) -> &str {
+        &self.conn_id
+    }
+
+    /// The 220 greeting (RFC 5321 §4.2).
+    pub fn greeting(&self) -> Reply {
+        Reply::greeting(&self.ctx.hostname)
+    }
+
+    /// Handles one command.
+    pub async fn handle(&mut self, command: Command) -> Step {
+        let step = match command {
+            Command::Ehlo(name) => self.helo(name, true),
+            Command::Helo(name) => self.helo(name, false),
+            Command::Mail { from, params } => self.mail(from, params),
+            Command::Rcpt { to, params } => self.rcpt(to, params).await,
+            Command::Data => self.data(),
+            Command::Bdat { .. } => {
+                // The driver calls `bdat_begin` for BDAT; reaching here is a driver bug.
+                Step::cont(Reply::LOCAL_ERROR)
+            }
+            Command::Rset => {
+                self.reset();
+                Step::cont(Reply::OK)
+            }
+            Command::Noop => Step::cont(Reply::OK),
+            Command::Quit => Step { reply: Reply::closing(&self.ctx.hostname), next: Next::Close },
+            // RFC 5321 §3.5.3: 252 when we will not say whether a user exists (no probing).
+            Command::Vrfy(_) => Step::cont(Reply::VRFY_CANNOT),
+            Command::Expn(_) => Step::cont(Reply::NOT_IMPLEMENTED),
+            Command::Help(_) => Step::cont(Reply::HELP),
+            Command::StartTls => self.starttls(),
+            // Inbound port 25 offers no AUTH; submission (#5) will.
+            Command::Auth { .. } => Step::cont(Reply::NOT_IMPLEMENTED),
+        };
+        self.count_error(step)
+    }
+
+    /// A line that did not parse: the parser's reply, counted as a client error.
+    pub fn syntax_error(&mut self, reply: Reply) -> Step {
+        self.count_error(Step::cont(reply))
+    }
+
+    fn count_error(&mut self, step: Step) -> Step {
+        // Failures that are ours (4.3.x) or that close anyway do not count against the client.
+        let theirs = step.reply.code >= 500 || step.reply.code == 452;
+        if theirs && step.next != Next::Close {
+            self.errors += 1;
+            if self.errors >= self.ctx.limits.smtp_errors {
+                tracing::info!(peer = %self.peer, errors = self.errors, "too many errors; closing");
+                return Step { reply: Reply::TOO_MANY_ERRORS, next: Next::Close };
+            }
+        }
+        step
+    }
+
+    fn helo(&mut self, name: String, extended: bool) -> Step {
+        // RFC 5321 §4.1.4: EHLO/HELO also resets any transaction.
+        self.state = State::Greeted(Helo { name: name.clone(), extended });
+        if !extended {
+            return Step::cont(Reply::helo(&self.ctx.hostname, &name));
+        }
+        Step::cont(surel_smtp_proto::ehlo_reply(&self.ctx.hostname, &name, &self.extensions()))
+    }
+
+    /// What EHLO announces on this connection.
+    fn extensions(&self) -> Vec<Extension> {
+        let mut extensions = vec![
+            Extension::Pipelining,
+            Extension::Size(self.ctx.limits.message_size),
+            Extension::EightBitMime,
+            Extension::SmtpUtf8,
+            Extension::EnhancedStatusCodes,
+            Extension::Chunking,
+        ];
+        if self.ctx.starttls && self.tls.is_none() {
+            extensions.push(Extension::StartTls);
+        }
+        extensions
+    }
+
+    fn body_limits(&self) -> BodyLimits {
+        BodyLimits { max_size: self.ctx.limits.message_size, max_line: self.ctx.limits.text_line }
+    }
+
+    fn mail(&mut self, from: ReversePath, params: MailParams) -> Step {
+        let helo = match std::mem::replace(&mut self.state, State::Connected) {
+            State::Greeted(helo) => helo,
+            other => {
+                self.state = other;
+                return Step::cont(Reply::BAD_SEQUENCE);
+            }
+        };
+        // Parameters of extensions we did not announce are refused (RFC 5321 §4.1.1.11), and
+        // RFC 1870 §6.2: a declared SIZE over the limit is refused at MAIL already.
+        let checked = params.check(&self.extensions()).and_then(|()| match params.body {
+            // Not announced, so not accepted (RFC 3030 §3).
+            Some(Body::BinaryMime) => Err(Reply::PARAMETER_NOT_SUPPORTED),
+            _ => Ok(()),
+        });
+        if let Err(reply) = checked {
+            self.state = State::Greeted(helo);
+            return Step::cont(reply);
+        }
+        self.state =
+            State::Transaction(helo, Envelope { from, params, rcpts: Vec::new(), accounts: Vec::new(), chunks: None });
+        Step::cont(Reply::SENDER_OK)
+    }
+
+    async fn rcpt(&mut self, to: ForwardPath, params: RcptParams) -> Step {
+        if let Err(reply) = params.check(&self.extensions()) {
+            return Step::cont(reply);
+        }
+        let State::Transaction(_, envelope) = &mut self.state else {
+            return Step::cont(Reply::BAD_SEQUENCE);
+        };
+        if envelope.chunks.is_some() {
+            return Step::cont(Reply::BAD_SEQUENCE);
+        }
+        // RFC 5321 §4.5.3.1.8: at least 100 must be accepted; beyond our limit, 452 (§4.5.3.1.10).
+        if envelope.rcpts.len() >= self.ctx.limits.recipients {
+            return Step::cont(Reply::TOO_MANY_RECIPIENTS);
+        }
+        // RFC 5321 §4.5.1: `<Postmaster>` without a domain means ours.
+        let address = match Domain::parse(&self.ctx.hostname).and_then(|ours| to.resolve(&ours)) {
+            Ok(address) => address,
+            Err(_) => return Step::cont(Reply::NO_SUCH_USER),
+        };
+        match self.ctx.ingest.router().resolve(&address).await {
+            Ok(Recipient::Local(accounts)) => {
+                for account in accounts {
+                    if !envelope.accounts.contains(&account) {
+                        envelope.accounts.push(account);
+                    }
+                }
+                envelope.rcpts.push(address);
+                Step::cont(Reply::RECIPIENT_OK)
+            }
+            Ok(Recipient::UnknownUser) => Step::cont(Reply::NO_SUCH_USER),
+            Ok(Recipient::NotLocal) => Step::cont(Reply::RELAY_DENIED),
+            Err(e) => {
+                tracing::error!(peer = %self.peer, error = %e, "recipient lookup failed");
+                Step::cont(Reply::LOCAL_ERROR)
+            }
+        }
+    }
+
+    fn data(&mut self) -> Step {
+        match &self.state {
+            State::Transaction(_, envelope) if envelope.chunks.is_some() => Step::cont(Reply::BAD_SEQUENCE),
+            State::Transaction(_, envelope) if envelope.rcpts.is_empty() => Step::cont(Reply::NO_VALID_RECIPIENTS),
+            State::Transaction(..) => Step { reply: Reply::START_DATA, next: Next::Data },
+            _ => Step::cont(Reply::BAD_SEQUENCE),
+        }
+    }
+
+    /// The end of DATA: store the message, or refuse it for the framing rule it broke.
+    pub async fn data_end(&mut self, received: Result<Vec<u8>, DataViolation>) -> Step {
+        let reply = match received {
+            Ok(body) => self.finish(body).await,
+            Err(violation) => {
+                self.reset();
+                tracing::info!(peer = %self.peer, %violation, "message refused at end of data");
+                violation.reply()
+            }
+        };
+        self.count_error(Step::cont(reply))
+    }
+
+    /// Limits for the DATA decoder.
+    pub fn data_limits(&self) -> BodyLimits {
+        self.body_limits()
+    }
+
+    /// A BDAT command (RFC 3030): decides whether its octets are kept.
+    pub fn bdat_begin(&mut self, size: u64) -> BdatPlan {
+        let limit = self.ctx.limits.message_size;
+        let State::Transaction(_, envelope) = &mut self.state else {
+            return BdatPlan::Discard(Reply::BAD_SEQUENCE);
+        };
+        if envelope.rcpts.is_empty() {
+            return BdatPlan::Discard(Reply::NO_VALID_RECIPIENTS);
+        }
+        let so_far = envelope.chunks.as_ref().map_or(0, Vec::len) as u64;
+        if so_far.saturating_add(size) > limit {
+            // RFC 3030 §2: after a failed chunk the transaction is over; the client must RSET.
+            self.reset();
+            return BdatPlan::Discard(Reply::MESSAGE_TOO_BIG);
+        }
+        BdatPlan::Keep
+    }
+
+    /// The reply for a BDAT chunk that was read and dropped, counted as a client error.
+    pub fn bdat_discarded(&mut self, reply: Reply) -> Step {
+        self.count_error(Step::cont(reply))
+    }
+
+    /// The octets of a kept BDAT chunk; on `last`, the message is checked and stored.
+    pub async fn bdat_chunk(&mut self, chunk: &[u8], last: bool) -> Step {
+        let State::Transaction(_, envelope) = &mut self.state else {
+            return Step::cont(Reply::BAD_SEQUENCE);
+        };
+        let body = envelope.chunks.get_or_insert_with(Vec::new);
+        body.extend_from_slice(chunk);
+        if !last {
+            return Step::cont(Reply::chunk_received(chunk.len()));
+        }
+        let body = std::mem::take(body);
+        let checked = surel_smtp_proto::check_body(&body, self.body_limits()).map(|()| body);
+        self.data_end(checked).await
+    }
+
+    async fn finish(&mut self, body: Vec<u8>) -> Reply {
+        let State::Transaction(helo, envelope) = std::mem::replace(&mut self.state, State::Connected) else {
+            return Reply::BAD_SEQUENCE;
+        };
+        self.transactions += 1;
+        let id = format!("{}{:04x}", self.conn_id, self.transactions);
+        let protocol = match (helo.extended, self.tls.is_some()) {
+            (false, _) => Protocol::Smtp,
+            (true, false) => Protocol::Esmtp,
+            (true, true) => Protocol::Esmtps,
+        };
+        let arrival = Arrival {
+            helo: &helo.name,
+            peer: self.peer.ip(),
+            protocol,
+            smtputf8: envelope.params.smtputf8,
+            tls: self.tls.as_deref(),
+            id: &id,
+        };
+        let single = match envelope.rcpts.as_slice() {
+            [one] => Some(one.to_string()),
+            _ => None,
+        };
+        let result = self.ctx.ingest.accept(&arrival, single.as_deref(), &envelope.accounts, &body).await;
+        let reply = match result {
+            Ok(stored) => {
+                tracing::info!(
+                    id = %id, peer = %self.peer, from = %envelope.from, rcpts = envelope.rcpts.len(),
+                    copies = stored.len(), size = body.len(), "delivered"
+                );
+                Reply::queued(&id)
+            }
+            Err(e) => {
+                tracing::error!(id = %id, peer = %self.peer, error = %e, "delivery failed; message not accepted");
+                Reply::LOCAL_ERROR
+            }
+        };
+        // RFC 5321 §4.1.4: the transaction ends; the client stays greeted.
+        self.state = State::Greeted(helo);
+        reply
+    }
+
+    fn starttls(&mut self) -> Step {
+        if self.tls.is_some() || !self.ctx.starttls {
+            return Step::cont(Reply::NOT_IMPLEMENTED);
+        }
+        if matches!(self.state, State::Transaction(..)) {
+            return Step::cont(Reply::BAD_SEQUENCE);
+        }
+        Step { reply: Reply::READY_FOR_TLS, next: Next::StartTls }
+    }
+
+    fn reset(&mut self) {
+        self.state = match std::mem::replace(&mut self.state, State::Connected) {
+            State::Greeted(helo) | State::Transaction(helo, _) => State::Greeted(helo),
+            State::Connected => State::Connected,
+        };
+    }
+}

@@ -1,0 +1,239 @@
+//! Messages in mailboxes: delivery, listing, flags, expunge. Every function here runs inside the
+//! writer's transaction (or a reader's), so each counts as one whole operation.
+//!
+//! RFC 9051 §2.3.1.1: a message's UID is its mailbox's `uid_next` at arrival, and `uid_next` only
+//! grows, so UIDs are never reused. RFC 7162 §3.1: every change takes the mailbox's
+//! `highest_modseq + 1` as its MODSEQ.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use surel_store::{
+    Change, ChangeKind, DeliveryTarget, FlagOp, MessageMeta, NewMessage, StoreError, Stored,
+};
+use surel_types::{AccountId, BlobId, MailboxId, ModSeq, Uid};
+
+use crate::blobs::BlobDir;
+use crate::error::{Result, corrupt, failure};
+use crate::flags::FlagSet;
+use crate::mailboxes::modseq;
+use crate::writer::Done;
+
+/// The counters of a mailbox about to change.
+struct Counters {
+    id: MailboxId,
+    account: AccountId,
+    uid_next: u32,
+    highest_modseq: i64,
+}
+
+fn counters(conn: &Connection, mailbox: MailboxId) -> Result<Counters> {
+    let mut stmt = conn
+        .prepare_cached("SELECT account, uid_next, highest_modseq FROM mailboxes WHERE id = ?1")?;
+    stmt.query_row([mailbox.0], |row| {
+        Ok(Counters {
+            id: mailbox,
+            account: AccountId(row.get(0)?),
+            uid_next: row.get(1)?,
+            highest_modseq: row.get(2)?,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("mailbox {mailbox}")).into())
+}
+
+fn set_counters(conn: &Connection, c: &Counters) -> Result<()> {
+    conn.prepare_cached("UPDATE mailboxes SET uid_next = ?2, highest_modseq = ?3 WHERE id = ?1")?
+        .execute(params![c.id.0, c.uid_next, c.highest_modseq])?;
+    Ok(())
+}
+
+/// Records one delivered message in every target's mailbox. The blob was stored by the caller;
+/// it is checked again here, under the write lock, because garbage collection (which deletes
+/// blobs only under that lock) may have removed it in between.
+pub(crate) fn deliver(
+    conn: &Connection,
+    blobs: &BlobDir,
+    blob: &BlobId,
+    message: &NewMessage,
+    flags: &FlagSet,
+    targets: &[DeliveryTarget],
+) -> Result<Done<Vec<Stored>>> {
+    blobs.ensure(blob, &message.bytes)?;
+    let internal_date = message.internal_date.timestamp_micros();
+    let size = i64::try_from(message.bytes.len())
+        .map_err(|_| StoreError::Invalid("message too large".into()))?;
+    let (system, keywords) = (flags.system(), flags.keywords());
+    let mut find = conn.prepare_cached(
+        // The named mailbox if the account has it, else its INBOX.
+        "SELECT id, uid_next, highest_modseq FROM mailboxes
+         WHERE account = ?1 AND name IN (?2, 'INBOX') ORDER BY name = ?2 DESC LIMIT 1",
+    )?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO messages (mailbox, uid, modseq, flags, keywords, internal_date, size, blob)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let mut done = Done::quiet(Vec::with_capacity(targets.len()));
+    for target in targets {
+        let mut c = find
+            .query_row(params![target.account.0, target.mailbox.as_str()], |row| {
+                Ok(Counters {
+                    id: MailboxId(row.get(0)?),
+                    account: target.account,
+                    uid_next: row.get(1)?,
+                    highest_modseq: row.get(2)?,
+                })
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("account {}", target.account)))?;
+        let uid = c.uid_next;
+        let next = uid
+            .checked_add(1)
+            .ok_or_else(|| failure(format!("mailbox {} has used every UID", c.id)))?;
+        c.uid_next = next;
+        c.highest_modseq += 1;
+        set_counters(conn, &c)?;
+        insert.execute(params![
+            c.id.0,
+            uid,
+            c.highest_modseq,
+            system,
+            keywords,
+            internal_date,
+            size,
+            blob.as_str()
+        ])?;
+        let modseq = ModSeq(c.highest_modseq.unsigned_abs());
+        done.value.push(Stored {
+            account: c.account,
+            mailbox: c.id,
+            uid: Uid(uid),
+            modseq,
+        });
+        done.changes.push((
+            c.account,
+            Change {
+                mailbox: c.id,
+                modseq,
+                kind: ChangeKind::Appended(Uid(uid)),
+            },
+        ));
+    }
+    Ok(done)
+}
+
+const MESSAGE_COLUMNS: &str =
+    "SELECT uid, modseq, flags, keywords, internal_date, size, blob FROM messages";
+
+fn message_row(row: &Row<'_>) -> rusqlite::Result<MessageMeta> {
+    let micros: i64 = row.get(4)?;
+    let internal_date = chrono::DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| corrupt(4, BadValue(micros.to_string())))?;
+    let blob: String = row.get(6)?;
+    Ok(MessageMeta {
+        uid: Uid(row.get(0)?),
+        modseq: modseq(row, 1)?,
+        flags: FlagSet::decode(row.get(2)?, &row.get::<_, String>(3)?).to_flags(),
+        internal_date,
+        size: u64::try_from(row.get::<_, i64>(5)?).map_err(|e| corrupt(5, e))?,
+        blob: BlobId::parse(&blob).ok_or_else(|| corrupt(6, BadValue(blob)))?,
+    })
+}
+
+/// A stored value the schema does not allow.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected value {0:?}")]
+struct BadValue(String);
+
+pub(crate) fn list(conn: &Connection, mailbox: MailboxId) -> Result<Vec<MessageMeta>> {
+    counters(conn, mailbox)?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{MESSAGE_COLUMNS} WHERE mailbox = ?1 ORDER BY uid"
+    ))?;
+    let rows = stmt.query_map([mailbox.0], message_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Applies a flag change. The messages whose flags change all get the same new MODSEQ (RFC 7162
+/// lets messages changed by one command share one); those whose flags stay as they were keep
+/// theirs but are still returned.
+pub(crate) fn set_flags(
+    conn: &Connection,
+    mailbox: MailboxId,
+    uids: &[Uid],
+    op: FlagOp,
+    given: &FlagSet,
+) -> Result<Done<Vec<MessageMeta>>> {
+    let mut c = counters(conn, mailbox)?;
+    let modseq = c.highest_modseq + 1;
+    let mut get = conn.prepare_cached(&format!(
+        "{MESSAGE_COLUMNS} WHERE mailbox = ?1 AND uid = ?2"
+    ))?;
+    let mut update =
+        conn.prepare_cached("UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 WHERE mailbox = ?1 AND uid = ?2")?;
+    let mut done = Done::quiet(Vec::new());
+    let mut changed = Vec::new();
+    for uid in uids.iter().collect::<BTreeSet<_>>() {
+        let Some(mut meta) = get
+            .query_row(params![mailbox.0, uid.0], message_row)
+            .optional()?
+        else {
+            continue;
+        };
+        let have = FlagSet::new(&meta.flags)?;
+        let want = have.apply(op, given);
+        if want != have {
+            update.execute(params![
+                mailbox.0,
+                uid.0,
+                want.system(),
+                want.keywords(),
+                modseq
+            ])?;
+            meta.flags = want.to_flags();
+            meta.modseq = ModSeq(modseq.unsigned_abs());
+            changed.push(*uid);
+        }
+        done.value.push(meta);
+    }
+    if !changed.is_empty() {
+        c.highest_modseq = modseq;
+        set_counters(conn, &c)?;
+        let change = Change {
+            mailbox,
+            modseq: ModSeq(modseq.unsigned_abs()),
+            kind: ChangeKind::Flags(changed),
+        };
+        done.changes.push((c.account, change));
+    }
+    Ok(done)
+}
+
+/// Removes messages; the mailbox's HIGHESTMODSEQ moves on (RFC 7162 QRESYNC: an expunge is a
+/// change a client resynchronises from) and `uid_next` stays, so the UIDs are never given again.
+pub(crate) fn expunge(
+    conn: &Connection,
+    mailbox: MailboxId,
+    uids: &[Uid],
+) -> Result<Done<Vec<Uid>>> {
+    let mut c = counters(conn, mailbox)?;
+    let mut delete = conn.prepare_cached("DELETE FROM messages WHERE mailbox = ?1 AND uid = ?2")?;
+    let mut removed = Vec::new();
+    for uid in uids.iter().collect::<BTreeSet<_>>() {
+        if delete.execute(params![mailbox.0, uid.0])? > 0 {
+            removed.push(*uid);
+        }
+    }
+    let mut done = Done::quiet(removed.clone());
+    if !removed.is_empty() {
+        c.highest_modseq += 1;
+        set_counters(conn, &c)?;
+        let change = Change {
+            mailbox,
+            modseq: ModSeq(c.highest_modseq.unsigned_abs()),
+            kind: ChangeKind::Expunged(removed),
+        };
+        done.changes.push((c.account, change));
+    }
+    Ok(done)
+}
