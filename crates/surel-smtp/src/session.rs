@@ -344,7 +344,7 @@ impl Session {
         let reply = match result {
             Ok(stored) => {
                 tracing::info!(
-                    id = %id, peer = %self.peer, from = %envelope.from, rcpts = envelope.rcpts.len(),
+                    id = %id, from = %envelope.from, rcpts = envelope.rcpts.len(),
                     copies = stored.len(), size = body.len(), "delivered"
                 );
                 Reply::queued(&id)
@@ -374,5 +374,202 @@ impl Session {
             State::Greeted(helo) | State::Transaction(helo, _) => State::Greeted(helo),
             State::Connected => State::Connected,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use surel_smtp_proto::Decoded;
+    use surel_store::Store;
+    use surel_store_sqlite::SqliteStore;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Arc<SqliteStore>,
+        session: Session,
+    }
+
+    async fn fixture(tweak: impl FnOnce(&mut Limits)) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        store.add_domain(&Domain::parse("example.com").unwrap()).await.unwrap();
+        // The password hash is irrelevant here; hashing would only slow the tests.
+        store.add_account(&Address::parse("bob@example.com").unwrap(), "unused").await.unwrap();
+        let mut limits = surel_config::Config::zero_config().limits;
+        tweak(&mut limits);
+        let ctx = Arc::new(Context {
+            hostname: "mx.example.com".into(),
+            limits,
+            ingest: Ingest::new(store.clone(), "mx.example.com".into()),
+            starttls: true,
+        });
+        let session = Session::new(ctx, "192.0.2.9:4000".parse().unwrap(), None);
+        Fixture { _dir: dir, store, session }
+    }
+
+    fn cmd(line: &str) -> Command {
+        match surel_smtp_proto::decode_command(format!("{line}\r\n").as_bytes(), 2048) {
+            Ok(Decoded::Done(command, _)) => command,
+            other => panic!("{line:?} did not parse: {other:?}"),
+        }
+    }
+
+    async fn send(f: &mut Fixture, line: &str) -> (u16, String) {
+        let step = f.session.handle(cmd(line)).await;
+        (step.reply.code, step.reply.to_string())
+    }
+
+    async fn inbox(f: &Fixture, address: &str) -> Vec<Vec<u8>> {
+        let account = f.store.account(&Address::parse(address).unwrap()).await.unwrap().unwrap();
+        let inbox = f.store.mailbox(account.id, &surel_types::MailboxName::inbox()).await.unwrap().unwrap();
+        let mut out = Vec::new();
+        for meta in f.store.messages(inbox.id).await.unwrap() {
+            out.push(f.store.read_blob(&meta.blob).await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn rcpt_before_mail_is_503() {
+        let mut f = fixture(|_| {}).await;
+        send(&mut f, "EHLO client.example.org").await;
+        let (code, text) = send(&mut f, "RCPT TO:<bob@example.com>").await;
+        assert_eq!(code, 503);
+        assert!(text.contains("5.5.1"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn mail_before_helo_is_503_and_data_without_rcpt_is_refused() {
+        let mut f = fixture(|_| {}).await;
+        assert_eq!(send(&mut f, "MAIL FROM:<a@b.org>").await.0, 503);
+        send(&mut f, "HELO client").await;
+        assert_eq!(send(&mut f, "MAIL FROM:<a@b.org>").await.0, 250);
+        assert_eq!(send(&mut f, "MAIL FROM:<a@b.org>").await.0, 503, "nested MAIL");
+        assert_eq!(send(&mut f, "DATA").await.0, 554);
+    }
+
+    #[tokio::test]
+    async fn unknown_user_relay_and_local_recipients() {
+        let mut f = fixture(|_| {}).await;
+        send(&mut f, "EHLO c").await;
+        send(&mut f, "MAIL FROM:<>").await;
+        let (code, text) = send(&mut f, "RCPT TO:<nobody@example.com>").await;
+        assert_eq!((code, text.contains("5.1.1")), (550, true), "{text}");
+        let (code, text) = send(&mut f, "RCPT TO:<someone@elsewhere.org>").await;
+        assert_eq!((code, text.contains("5.7.1")), (550, true), "{text}");
+        assert_eq!(send(&mut f, "RCPT TO:<Bob+news@Example.COM>").await.0, 250);
+    }
+
+    #[tokio::test]
+    async fn recipient_limit_gives_452() {
+        let mut f = fixture(|l| l.recipients = 2).await;
+        send(&mut f, "EHLO c").await;
+        send(&mut f, "MAIL FROM:<a@b.org>").await;
+        assert_eq!(send(&mut f, "RCPT TO:<bob@example.com>").await.0, 250);
+        assert_eq!(send(&mut f, "RCPT TO:<bob+2@example.com>").await.0, 250);
+        let (code, text) = send(&mut f, "RCPT TO:<bob+3@example.com>").await;
+        assert_eq!((code, text.contains("4.5.3")), (452, true), "{text}");
+    }
+
+    #[tokio::test]
+    async fn declared_size_over_limit_is_552_at_mail() {
+        let mut f = fixture(|l| l.message_size = 1000).await;
+        send(&mut f, "EHLO c").await;
+        let (code, text) = send(&mut f, "MAIL FROM:<a@b.org> SIZE=1001").await;
+        assert_eq!((code, text.contains("5.3.4")), (552, true), "{text}");
+        assert_eq!(send(&mut f, "MAIL FROM:<a@b.org> SIZE=1000").await.0, 250);
+    }
+
+    #[tokio::test]
+    async fn accepted_message_is_stored_once_per_account_with_received() {
+        let mut f = fixture(|_| {}).await;
+        send(&mut f, "EHLO client.example.org").await;
+        send(&mut f, "MAIL FROM:<alice@b.org>").await;
+        send(&mut f, "RCPT TO:<bob@example.com>").await;
+        send(&mut f, "RCPT TO:<bob+x@example.com>").await;
+        let step = f.session.handle(cmd("DATA")).await;
+        assert_eq!((step.reply.code, step.next), (354, Next::Data));
+        let step = f.session.data_end(Ok(b"Subject: hi\r\n\r\nbody\r\n".to_vec())).await;
+        assert_eq!(step.reply.code, 250, "{}", step.reply);
+        let messages = inbox(&f, "bob@example.com").await;
+        assert_eq!(messages.len(), 1, "two RCPTs for one account give one copy");
+        let text = String::from_utf8(messages[0].clone()).unwrap();
+        assert!(text.starts_with("Received: from client.example.org ([192.0.2.9])"), "{text}");
+        assert!(text.ends_with("Subject: hi\r\n\r\nbody\r\n"));
+        // The transaction is over; a new one may start without a new EHLO.
+        assert_eq!(send(&mut f, "MAIL FROM:<alice@b.org>").await.0, 250);
+    }
+
+    #[tokio::test]
+    async fn refused_data_stores_nothing_and_session_goes_on() {
+        let mut f = fixture(|_| {}).await;
+        send(&mut f, "EHLO c").await;
+        send(&mut f, "MAIL FROM:<a@b.org>").await;
+        send(&mut f, "RCPT TO:<bob@example.com>").await;
+        f.session.handle(cmd("DATA")).await;
+        let step = f.session.data_end(Err(DataViolation::BareLineEnding)).await;
+        assert_eq!(step.reply.code, 500);
+        assert_eq!(step.next, Next::Command);
+        assert!(inbox(&f, "bob@example.com").await.is_empty());
+        assert_eq!(send(&mut f, "RCPT TO:<bob@example.com>").await.0, 503, "transaction was reset");
+    }
+
+    #[tokio::test]
+    async fn bdat_chunks_are_joined_and_checked() {
+        let mut f = fixture(|_| {}).await;
+        send(&mut f, "EHLO c").await;
+        assert_eq!(f.session.bdat_begin(5), BdatPlan::Discard(Reply::BAD_SEQUENCE));
+        send(&mut f, "MAIL FROM:<a@b.org>").await;
+        send(&mut f, "RCPT TO:<bob@example.com>").await;
+        assert_eq!(f.session.bdat_begin(9), BdatPlan::Keep);
+        assert_eq!(f.session.bdat_chunk(b"Subject: ", false).await.reply.code, 250);
+        assert_eq!(send(&mut f, "DATA").await.0, 503, "DATA after BDAT");
+        assert_eq!(f.session.bdat_begin(10), BdatPlan::Keep);
+        assert_eq!(f.session.bdat_chunk(b"x\r\n\r\nbody\r\n", true).await.reply.code, 250);
+        let messages = inbox(&f, "bob@example.com").await;
+        assert!(messages[0].ends_with(b"Subject: x\r\n\r\nbody\r\n"));
+    }
+
+    #[tokio::test]
+    async fn bdat_with_bare_lf_is_refused() {
+        let mut f = fixture(|_| {}).await;
+        send(&mut f, "EHLO c").await;
+        send(&mut f, "MAIL FROM:<a@b.org>").await;
+        send(&mut f, "RCPT TO:<bob@example.com>").await;
+        f.session.bdat_begin(8);
+        assert_eq!(f.session.bdat_chunk(b"a\n.\nb\r\n", true).await.reply.code, 500);
+        assert!(inbox(&f, "bob@example.com").await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn too_many_errors_closes_with_421() {
+        let mut f = fixture(|l| l.smtp_errors = 3).await;
+        assert_eq!(f.session.syntax_error(Reply::SYNTAX).next, Next::Command);
+        assert_eq!(send(&mut f, "RCPT TO:<bob@example.com>").await.0, 503);
+        let step = f.session.syntax_error(Reply::SYNTAX);
+        assert_eq!((step.reply.code, step.next), (421, Next::Close));
+    }
+
+    #[tokio::test]
+    async fn starttls_only_outside_a_transaction_and_once() {
+        let mut f = fixture(|_| {}).await;
+        send(&mut f, "EHLO c").await;
+        send(&mut f, "MAIL FROM:<a@b.org>").await;
+        assert_eq!(send(&mut f, "STARTTLS").await.0, 503);
+        send(&mut f, "RSET").await;
+        assert_eq!(f.session.handle(cmd("STARTTLS")).await.next, Next::StartTls);
+        let ctx = f.session.ctx.clone();
+        let mut tls = Session::new(ctx, "192.0.2.9:4000".parse().unwrap(), Some("TLSv1_3".into()));
+        let ehlo = tls.handle(cmd("EHLO c")).await.reply.to_string();
+        assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
+        assert_eq!(tls.handle(cmd("STARTTLS")).await.reply.code, 502);
+    }
+
+    #[tokio::test]
+    async fn vrfy_never_reveals_users() {
+        let mut f = fixture(|_| {}).await;
+        assert_eq!(send(&mut f, "VRFY bob").await.0, 252);
+        assert_eq!(send(&mut f, "VRFY nobody").await.0, 252);
     }
 }

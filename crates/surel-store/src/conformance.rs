@@ -13,7 +13,7 @@
 //! - An alias needs at least one target (`Invalid` otherwise).
 //! - Delivered bytes are stored once per content: equal bytes get equal blob ids.
 //! - Flags come back sorted as [`Flag`] orders them; INTERNALDATE keeps at least whole seconds.
-//! - A change is on the account's feed by the time the method that made it returns.
+//! - Each committed change reaches the feed of its own account, and of no other.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;

@@ -23,10 +23,13 @@ pub async fn run(store: &dyn Store, command: AccountCommand) -> Result<()> {
         AccountCommand::Del { address } => {
             let address = parse_address(&address)?;
             match store.remove_account(&address).await {
-                Ok(()) => Ok(()),
+                Ok(()) => {}
                 Err(StoreError::NotFound(_)) => bail!("account {address} does not exist"),
-                Err(e) => Err(e).with_context(|| format!("cannot delete account {address}")),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot delete account {address}"));
+                }
             }
+            warn_dangling_aliases(store, &address).await
         }
         AccountCommand::Passwd {
             address,
@@ -81,6 +84,24 @@ async fn passwd(store: &dyn Store, address: &str, password_stdin: bool) -> Resul
     }
     if !password_stdin {
         show_generated(&address, &password);
+    }
+    Ok(())
+}
+
+/// Aliases keep naming a deleted account (the store does not edit them); say which, so mail to
+/// them does not silently bounce.
+async fn warn_dangling_aliases(store: &dyn Store, deleted: &Address) -> Result<()> {
+    let aliases = store.aliases().await.context("cannot list aliases")?;
+    let pointing: Vec<String> = aliases
+        .iter()
+        .filter(|a| a.targets.iter().any(|t| t.key() == deleted.key()))
+        .map(|a| a.source.to_string())
+        .collect();
+    if !pointing.is_empty() {
+        eprintln!(
+            "surel: warning: these aliases still name {deleted}: {}; change them with `surel alias del` and `surel alias add`",
+            pointing.join(", ")
+        );
     }
     Ok(())
 }
