@@ -80,9 +80,18 @@ impl Ingest {
         let mut unique = accounts.to_vec();
         unique.sort_unstable();
         unique.dedup();
-        let targets: Vec<DeliveryTarget> =
-            unique.into_iter().map(|account| DeliveryTarget { account, mailbox: MailboxName::inbox() }).collect();
-        let message = NewMessage { bytes: bytes.into(), internal_date: now, flags: Vec::new() };
+        let targets: Vec<DeliveryTarget> = unique
+            .into_iter()
+            .map(|account| DeliveryTarget {
+                account,
+                mailbox: MailboxName::inbox(),
+            })
+            .collect();
+        let message = NewMessage {
+            bytes: bytes.into(),
+            internal_date: now,
+            flags: Vec::new(),
+        };
         self.store.deliver(message, &targets).await
     }
 }

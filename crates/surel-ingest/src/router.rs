@@ -41,11 +41,20 @@ impl<'a> Router<'a> {
         for source in candidates {
             if let Some(found) = self.store.lookup(&source).await? {
                 let accounts = self.expand(found, 0).await?;
-                return Ok(if accounts.is_empty() { Recipient::UnknownUser } else { Recipient::Local(accounts) });
+                return Ok(if accounts.is_empty() {
+                    Recipient::UnknownUser
+                } else {
+                    Recipient::Local(accounts)
+                });
             }
         }
         if rcpt.local().eq_ignore_ascii_case("postmaster") {
-            let first = self.store.accounts().await?.into_iter().find(|a| a.address.domain() == rcpt.domain());
+            let first = self
+                .store
+                .accounts()
+                .await?
+                .into_iter()
+                .find(|a| a.address.domain() == rcpt.domain());
             if let Some(account) = first {
                 return Ok(Recipient::Local(vec![account.id]));
             }

@@ -65,11 +65,21 @@ impl Received<'_> {
             IpAddr::V6(v6) => format!("IPv6:{v6}"),
         };
         let mut h = String::with_capacity(256);
-        let _ = write!(h, "Received: from {} ([{ip}])\r\n\tby {} (surel)", clean(self.helo), clean(self.by));
+        let _ = write!(
+            h,
+            "Received: from {} ([{ip}])\r\n\tby {} (surel)",
+            clean(self.helo),
+            clean(self.by)
+        );
         if let Some(tls) = self.tls {
             let _ = write!(h, " ({})", clean(tls));
         }
-        let _ = write!(h, "\r\n\twith {} id {}", self.protocol.keyword(self.smtputf8), clean(self.id));
+        let _ = write!(
+            h,
+            "\r\n\twith {} id {}",
+            self.protocol.keyword(self.smtputf8),
+            clean(self.id)
+        );
         if let Some(rcpt) = self.for_rcpt {
             let _ = write!(h, "\r\n\tfor <{}>", clean(rcpt));
         }
@@ -87,7 +97,11 @@ fn clean(text: &str) -> String {
         .take(255)
         .collect();
     let cleaned = cleaned.trim();
-    if cleaned.is_empty() { "unknown".to_string() } else { cleaned.to_string() }
+    if cleaned.is_empty() {
+        "unknown".to_string()
+    } else {
+        cleaned.to_string()
+    }
 }
 
 #[cfg(test)]

@@ -40,7 +40,11 @@ impl std::fmt::Debug for Counts {
 impl ConnectionLimiter {
     /// A limiter allowing `total` connections, at most `per_ip` of them from one address.
     pub fn new(total: usize, per_ip: usize) -> Self {
-        Self { total, per_ip, counts: Arc::default() }
+        Self {
+            total,
+            per_ip,
+            counts: Arc::default(),
+        }
     }
 
     /// Takes a place for a connection from `ip`, or says which cap is full.
@@ -55,7 +59,10 @@ impl ConnectionLimiter {
         }
         *from_ip += 1;
         counts.total += 1;
-        Ok(ConnectionPermit { ip, counts: self.counts.clone() })
+        Ok(ConnectionPermit {
+            ip,
+            counts: self.counts.clone(),
+        })
     }
 
     /// Connections open now.

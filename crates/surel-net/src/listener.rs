@@ -31,9 +31,17 @@ pub struct Listener {
 impl Listener {
     /// Binds `addr`; connections count against `limiter`, which the service's listeners share.
     pub async fn bind(addr: SocketAddr, limiter: Arc<ConnectionLimiter>) -> Result<Self, NetError> {
-        let inner = TcpListener::bind(addr).await.map_err(|source| NetError::Bind { addr, source })?;
-        let local = inner.local_addr().map_err(|source| NetError::Bind { addr, source })?;
-        Ok(Self { inner, local, limiter })
+        let inner = TcpListener::bind(addr)
+            .await
+            .map_err(|source| NetError::Bind { addr, source })?;
+        let local = inner
+            .local_addr()
+            .map_err(|source| NetError::Bind { addr, source })?;
+        Ok(Self {
+            inner,
+            local,
+            limiter,
+        })
     }
 
     /// The address actually bound (the port is known here when 0 was asked for).
@@ -59,7 +67,12 @@ impl Listener {
                         // Replies are small and often pipelined: do not let Nagle hold them back.
                         let _ = stream.set_nodelay(true);
                         let permit = self.limiter.try_acquire(peer.ip());
-                        sessions.spawn(handler(Accepted { stream, peer, local: self.local, permit }));
+                        sessions.spawn(handler(Accepted {
+                            stream,
+                            peer,
+                            local: self.local,
+                            permit,
+                        }));
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: wait a little instead of spinning.

@@ -24,13 +24,21 @@ pub fn self_signed_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
 /// Returns the acceptor and a line saying which certificate it uses.
 pub fn acceptor(config: &Config) -> Result<(TlsAcceptor, String), NetError> {
     let (cert, key, what) = match &config.tls {
-        Some(files) => (files.cert.clone(), files.key.clone(), format!("certificate {}", files.cert.display())),
+        Some(files) => (
+            files.cert.clone(),
+            files.key.clone(),
+            format!("certificate {}", files.cert.display()),
+        ),
         None => {
             let (cert, key) = self_signed_paths(&config.data_dir);
             if !cert.exists() || !key.exists() {
                 make_self_signed(&config.hostname, &cert, &key)?;
             }
-            let what = format!("self-signed certificate for {} ({})", config.hostname, cert.display());
+            let what = format!(
+                "self-signed certificate for {} ({})",
+                config.hostname,
+                cert.display()
+            );
             (cert, key, what)
         }
     };
@@ -38,14 +46,23 @@ pub fn acceptor(config: &Config) -> Result<(TlsAcceptor, String), NetError> {
         .and_then(|it| it.collect::<Result<_, _>>())
         .map_err(|e| NetError::Tls(format!("cannot read {}: {e}", cert.display())))?;
     if chain.is_empty() {
-        return Err(NetError::Tls(format!("{} holds no certificate", cert.display())));
+        return Err(NetError::Tls(format!(
+            "{} holds no certificate",
+            cert.display()
+        )));
     }
     let key_der = PrivateKeyDer::from_pem_file(&key)
         .map_err(|e| NetError::Tls(format!("cannot read {}: {e}", key.display())))?;
     let server = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(chain, key_der)
-        .map_err(|e| NetError::Tls(format!("{} and {} do not fit: {e}", cert.display(), key.display())))?;
+        .map_err(|e| {
+            NetError::Tls(format!(
+                "{} and {} do not fit: {e}",
+                cert.display(),
+                key.display()
+            ))
+        })?;
     Ok((TlsAcceptor::from(Arc::new(server)), what))
 }
 
@@ -54,11 +71,14 @@ fn make_self_signed(hostname: &str, cert: &Path, key: &Path) -> Result<(), NetEr
     if hostname != "localhost" {
         names.push("localhost".to_string());
     }
-    let made = rcgen::generate_simple_self_signed(names).map_err(|e| NetError::Tls(format!("cannot make a certificate: {e}")))?;
+    let made = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| NetError::Tls(format!("cannot make a certificate: {e}")))?;
     let dir = cert.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| NetError::Tls(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| NetError::Tls(format!("cannot create {}: {e}", dir.display())))?;
     write_private(key, made.signing_key.serialize_pem().as_bytes())?;
-    std::fs::write(cert, made.cert.pem()).map_err(|e| NetError::Tls(format!("cannot write {}: {e}", cert.display())))?;
+    std::fs::write(cert, made.cert.pem())
+        .map_err(|e| NetError::Tls(format!("cannot write {}: {e}", cert.display())))?;
     tracing::info!(cert = %cert.display(), "made a self-signed certificate");
     Ok(())
 }
@@ -73,5 +93,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), NetError> {
         .mode(0o600)
         .open(path)
         .map_err(|e| NetError::Tls(format!("cannot write {}: {e}", path.display())))?;
-    file.write_all(bytes).map_err(|e| NetError::Tls(format!("cannot write {}: {e}", path.display())))
+    file.write_all(bytes)
+        .map_err(|e| NetError::Tls(format!("cannot write {}: {e}", path.display())))
 }

@@ -24,8 +24,18 @@ enum Stop {
 }
 
 /// Runs one inbound connection to its end.
-pub async fn run(ctx: Arc<Context>, tls: Option<TlsAcceptor>, accepted: Accepted, shutdown: Shutdown) {
-    let Accepted { stream, peer, permit, .. } = accepted;
+pub async fn run(
+    ctx: Arc<Context>,
+    tls: Option<TlsAcceptor>,
+    accepted: Accepted,
+    shutdown: Shutdown,
+) {
+    let Accepted {
+        stream,
+        peer,
+        permit,
+        ..
+    } = accepted;
     let mut conn = Conn {
         stream: MaybeTls::Plain(stream),
         buf: Vec::new(),
@@ -52,19 +62,14 @@ pub async fn run(ctx: Arc<Context>, tls: Option<TlsAcceptor>, accepted: Accepted
     let _enter = span.enter();
     tracing::debug!("connected");
     session.greeting().encode(&mut conn.out);
-    loop {
-        match conn.serve(&mut session).await {
-            Ok(Next::StartTls) => {
-                let Some(acceptor) = &tls else { break };
-                conn = match conn.start_tls(acceptor).await {
-                    Some(conn) => conn,
-                    None => return,
-                };
-                // RFC 3207 §4.2: the session starts over; the client must EHLO again.
-                session = Session::new(conn.ctx.clone(), peer, conn.stream.tls_summary());
-            }
-            Ok(_) | Err(Stop::Closed) => break,
-        }
+    while let Ok(Next::StartTls) = conn.serve(&mut session).await {
+        let Some(acceptor) = &tls else { break };
+        conn = match conn.start_tls(acceptor).await {
+            Some(conn) => conn,
+            None => return,
+        };
+        // RFC 3207 §4.2: the session starts over; the client must EHLO again.
+        session = Session::new(conn.ctx.clone(), peer, conn.stream.tls_summary());
     }
     let _ = conn.stream.shutdown().await;
     tracing::debug!("disconnected");
@@ -88,11 +93,16 @@ impl Conn {
         // RFC 3207 §4.2: anything the client pipelined behind STARTTLS is discarded.
         self.buf.clear();
         self.framer.reset();
-        let MaybeTls::Plain(tcp) = self.stream else { return None };
+        let MaybeTls::Plain(tcp) = self.stream else {
+            return None;
+        };
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
             Ok(Ok(tls)) => {
                 self.stream = MaybeTls::Tls(Box::new(tls));
-                tracing::debug!(tls = self.stream.tls_summary().unwrap_or_default(), "STARTTLS done");
+                tracing::debug!(
+                    tls = self.stream.tls_summary().unwrap_or_default(),
+                    "STARTTLS done"
+                );
                 Some(self)
             }
             Ok(Err(e)) => {
@@ -172,7 +182,10 @@ impl Conn {
                     self.buf.clear();
                     self.fill(false).await?;
                 }
-                DataProgress::Done { consumed, violation } => {
+                DataProgress::Done {
+                    consumed,
+                    violation,
+                } => {
                     self.buf.drain(..consumed);
                     let received = match violation {
                         Some(violation) => Err(violation),
@@ -185,7 +198,12 @@ impl Conn {
     }
 
     /// Reads the octets of a BDAT chunk (always all of them) and hands them to the session.
-    async fn read_bdat(&mut self, session: &mut Session, size: u64, last: bool) -> Result<Step, Stop> {
+    async fn read_bdat(
+        &mut self,
+        session: &mut Session,
+        size: u64,
+        last: bool,
+    ) -> Result<Step, Stop> {
         let plan = session.bdat_begin(size);
         let mut remaining = size;
         let mut chunk = Vec::new();
@@ -243,7 +261,11 @@ impl Conn {
         if self.out.is_empty() {
             return Ok(());
         }
-        let written = tokio::time::timeout(self.ctx.limits.smtp_timeout, self.stream.write_all(&self.out)).await;
+        let written = tokio::time::timeout(
+            self.ctx.limits.smtp_timeout,
+            self.stream.write_all(&self.out),
+        )
+        .await;
         self.out.clear();
         match written {
             Ok(Ok(())) => Ok(()),

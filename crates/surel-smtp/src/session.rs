@@ -8,7 +8,8 @@ use surel_config::Limits;
 use surel_ingest::{Arrival, Ingest, Recipient};
 use surel_message::Protocol;
 use surel_smtp_proto::{
-    Body, BodyLimits, Command, DataViolation, Extension, ForwardPath, MailParams, Reply, ReversePath, RcptParams,
+    BodyLimits, Command, DataViolation, Extension, ForwardPath, MailParams, RcptParams, Reply,
+    ReversePath,
 };
 use surel_types::{AccountId, Address, Domain};
 
@@ -48,7 +49,10 @@ pub struct Step {
 
 impl Step {
     fn cont(reply: Reply) -> Self {
-        Self { reply, next: Next::Command }
+        Self {
+            reply,
+            next: Next::Command,
+        }
     }
 }
 
@@ -101,7 +105,15 @@ impl Session {
     /// A session for a new connection (or a new one after STARTTLS, with `tls` set).
     pub fn new(ctx: Arc<Context>, peer: SocketAddr, tls: Option<String>) -> Self {
         let conn_id = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
-        Self { ctx, peer, tls, state: State::Connected, errors: 0, conn_id, transactions: 0 }
+        Self {
+            ctx,
+            peer,
+            tls,
+            state: State::Connected,
+            errors: 0,
+            conn_id,
+            transactions: 0,
+        }
     }
 
     /// The connection id used in logs.
@@ -131,7 +143,10 @@ impl Session {
                 Step::cont(Reply::OK)
             }
             Command::Noop => Step::cont(Reply::OK),
-            Command::Quit => Step { reply: Reply::closing(&self.ctx.hostname), next: Next::Close },
+            Command::Quit => Step {
+                reply: Reply::closing(&self.ctx.hostname),
+                next: Next::Close,
+            },
             // RFC 5321 §3.5.3: 252 when we will not say whether a user exists (no probing).
             Command::Vrfy(_) => Step::cont(Reply::VRFY_CANNOT),
             Command::Expn(_) => Step::cont(Reply::NOT_IMPLEMENTED),
@@ -155,7 +170,10 @@ impl Session {
             self.errors += 1;
             if self.errors >= self.ctx.limits.smtp_errors {
                 tracing::info!(peer = %self.peer, errors = self.errors, "too many errors; closing");
-                return Step { reply: Reply::TOO_MANY_ERRORS, next: Next::Close };
+                return Step {
+                    reply: Reply::TOO_MANY_ERRORS,
+                    next: Next::Close,
+                };
             }
         }
         step
@@ -163,11 +181,18 @@ impl Session {
 
     fn helo(&mut self, name: String, extended: bool) -> Step {
         // RFC 5321 §4.1.4: EHLO/HELO also resets any transaction.
-        self.state = State::Greeted(Helo { name: name.clone(), extended });
+        self.state = State::Greeted(Helo {
+            name: name.clone(),
+            extended,
+        });
         if !extended {
             return Step::cont(Reply::helo(&self.ctx.hostname, &name));
         }
-        Step::cont(surel_smtp_proto::ehlo_reply(&self.ctx.hostname, &name, &self.extensions()))
+        Step::cont(surel_smtp_proto::ehlo_reply(
+            &self.ctx.hostname,
+            &name,
+            &self.extensions(),
+        ))
     }
 
     /// What EHLO announces on this connection.
@@ -187,7 +212,10 @@ impl Session {
     }
 
     fn body_limits(&self) -> BodyLimits {
-        BodyLimits { max_size: self.ctx.limits.message_size, max_line: self.ctx.limits.text_line }
+        BodyLimits {
+            max_size: self.ctx.limits.message_size,
+            max_line: self.ctx.limits.text_line,
+        }
     }
 
     fn mail(&mut self, from: ReversePath, params: MailParams) -> Step {
@@ -198,19 +226,22 @@ impl Session {
                 return Step::cont(Reply::BAD_SEQUENCE);
             }
         };
-        // Parameters of extensions we did not announce are refused (RFC 5321 §4.1.1.11), and
-        // RFC 1870 §6.2: a declared SIZE over the limit is refused at MAIL already.
-        let checked = params.check(&self.extensions()).and_then(|()| match params.body {
-            // Not announced, so not accepted (RFC 3030 §3).
-            Some(Body::BinaryMime) => Err(Reply::PARAMETER_NOT_SUPPORTED),
-            _ => Ok(()),
-        });
-        if let Err(reply) = checked {
+        // Parameters of extensions we did not announce (BINARYMIME, DSN, …) are refused
+        // (RFC 5321 §4.1.1.11), and a declared SIZE over the limit already at MAIL (RFC 1870 §6.2).
+        if let Err(reply) = params.check(&self.extensions()) {
             self.state = State::Greeted(helo);
             return Step::cont(reply);
         }
-        self.state =
-            State::Transaction(helo, Envelope { from, params, rcpts: Vec::new(), accounts: Vec::new(), chunks: None });
+        self.state = State::Transaction(
+            helo,
+            Envelope {
+                from,
+                params,
+                rcpts: Vec::new(),
+                accounts: Vec::new(),
+                chunks: None,
+            },
+        );
         Step::cont(Reply::SENDER_OK)
     }
 
@@ -254,9 +285,16 @@ impl Session {
 
     fn data(&mut self) -> Step {
         match &self.state {
-            State::Transaction(_, envelope) if envelope.chunks.is_some() => Step::cont(Reply::BAD_SEQUENCE),
-            State::Transaction(_, envelope) if envelope.rcpts.is_empty() => Step::cont(Reply::NO_VALID_RECIPIENTS),
-            State::Transaction(..) => Step { reply: Reply::START_DATA, next: Next::Data },
+            State::Transaction(_, envelope) if envelope.chunks.is_some() => {
+                Step::cont(Reply::BAD_SEQUENCE)
+            }
+            State::Transaction(_, envelope) if envelope.rcpts.is_empty() => {
+                Step::cont(Reply::NO_VALID_RECIPIENTS)
+            }
+            State::Transaction(..) => Step {
+                reply: Reply::START_DATA,
+                next: Next::Data,
+            },
             _ => Step::cont(Reply::BAD_SEQUENCE),
         }
     }
@@ -318,7 +356,9 @@ impl Session {
     }
 
     async fn finish(&mut self, body: Vec<u8>) -> Reply {
-        let State::Transaction(helo, envelope) = std::mem::replace(&mut self.state, State::Connected) else {
+        let State::Transaction(helo, envelope) =
+            std::mem::replace(&mut self.state, State::Connected)
+        else {
             return Reply::BAD_SEQUENCE;
         };
         self.transactions += 1;
@@ -340,7 +380,11 @@ impl Session {
             [one] => Some(one.to_string()),
             _ => None,
         };
-        let result = self.ctx.ingest.accept(&arrival, single.as_deref(), &envelope.accounts, &body).await;
+        let result = self
+            .ctx
+            .ingest
+            .accept(&arrival, single.as_deref(), &envelope.accounts, &body)
+            .await;
         let reply = match result {
             Ok(stored) => {
                 tracing::info!(
@@ -366,7 +410,10 @@ impl Session {
         if matches!(self.state, State::Transaction(..)) {
             return Step::cont(Reply::BAD_SEQUENCE);
         }
-        Step { reply: Reply::READY_FOR_TLS, next: Next::StartTls }
+        Step {
+            reply: Reply::READY_FOR_TLS,
+            next: Next::StartTls,
+        }
     }
 
     fn reset(&mut self) {
@@ -393,9 +440,15 @@ mod tests {
     async fn fixture(tweak: impl FnOnce(&mut Limits)) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        store.add_domain(&Domain::parse("example.com").unwrap()).await.unwrap();
+        store
+            .add_domain(&Domain::parse("example.com").unwrap())
+            .await
+            .unwrap();
         // The password hash is irrelevant here; hashing would only slow the tests.
-        store.add_account(&Address::parse("bob@example.com").unwrap(), "unused").await.unwrap();
+        store
+            .add_account(&Address::parse("bob@example.com").unwrap(), "unused")
+            .await
+            .unwrap();
         let mut limits = surel_config::Config::zero_config().limits;
         tweak(&mut limits);
         let ctx = Arc::new(Context {
@@ -405,7 +458,11 @@ mod tests {
             starttls: true,
         });
         let session = Session::new(ctx, "192.0.2.9:4000".parse().unwrap(), None);
-        Fixture { _dir: dir, store, session }
+        Fixture {
+            _dir: dir,
+            store,
+            session,
+        }
     }
 
     fn cmd(line: &str) -> Command {
@@ -421,8 +478,18 @@ mod tests {
     }
 
     async fn inbox(f: &Fixture, address: &str) -> Vec<Vec<u8>> {
-        let account = f.store.account(&Address::parse(address).unwrap()).await.unwrap().unwrap();
-        let inbox = f.store.mailbox(account.id, &surel_types::MailboxName::inbox()).await.unwrap().unwrap();
+        let account = f
+            .store
+            .account(&Address::parse(address).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let inbox = f
+            .store
+            .mailbox(account.id, &surel_types::MailboxName::inbox())
+            .await
+            .unwrap()
+            .unwrap();
         let mut out = Vec::new();
         for meta in f.store.messages(inbox.id).await.unwrap() {
             out.push(f.store.read_blob(&meta.blob).await.unwrap());
@@ -445,7 +512,11 @@ mod tests {
         assert_eq!(send(&mut f, "MAIL FROM:<a@b.org>").await.0, 503);
         send(&mut f, "HELO client").await;
         assert_eq!(send(&mut f, "MAIL FROM:<a@b.org>").await.0, 250);
-        assert_eq!(send(&mut f, "MAIL FROM:<a@b.org>").await.0, 503, "nested MAIL");
+        assert_eq!(
+            send(&mut f, "MAIL FROM:<a@b.org>").await.0,
+            503,
+            "nested MAIL"
+        );
         assert_eq!(send(&mut f, "DATA").await.0, 554);
     }
 
@@ -490,12 +561,18 @@ mod tests {
         send(&mut f, "RCPT TO:<bob+x@example.com>").await;
         let step = f.session.handle(cmd("DATA")).await;
         assert_eq!((step.reply.code, step.next), (354, Next::Data));
-        let step = f.session.data_end(Ok(b"Subject: hi\r\n\r\nbody\r\n".to_vec())).await;
+        let step = f
+            .session
+            .data_end(Ok(b"Subject: hi\r\n\r\nbody\r\n".to_vec()))
+            .await;
         assert_eq!(step.reply.code, 250, "{}", step.reply);
         let messages = inbox(&f, "bob@example.com").await;
         assert_eq!(messages.len(), 1, "two RCPTs for one account give one copy");
         let text = String::from_utf8(messages[0].clone()).unwrap();
-        assert!(text.starts_with("Received: from client.example.org ([192.0.2.9])"), "{text}");
+        assert!(
+            text.starts_with("Received: from client.example.org ([192.0.2.9])"),
+            "{text}"
+        );
         assert!(text.ends_with("Subject: hi\r\n\r\nbody\r\n"));
         // The transaction is over; a new one may start without a new EHLO.
         assert_eq!(send(&mut f, "MAIL FROM:<alice@b.org>").await.0, 250);
@@ -512,21 +589,38 @@ mod tests {
         assert_eq!(step.reply.code, 500);
         assert_eq!(step.next, Next::Command);
         assert!(inbox(&f, "bob@example.com").await.is_empty());
-        assert_eq!(send(&mut f, "RCPT TO:<bob@example.com>").await.0, 503, "transaction was reset");
+        assert_eq!(
+            send(&mut f, "RCPT TO:<bob@example.com>").await.0,
+            503,
+            "transaction was reset"
+        );
     }
 
     #[tokio::test]
     async fn bdat_chunks_are_joined_and_checked() {
         let mut f = fixture(|_| {}).await;
         send(&mut f, "EHLO c").await;
-        assert_eq!(f.session.bdat_begin(5), BdatPlan::Discard(Reply::BAD_SEQUENCE));
+        assert_eq!(
+            f.session.bdat_begin(5),
+            BdatPlan::Discard(Reply::BAD_SEQUENCE)
+        );
         send(&mut f, "MAIL FROM:<a@b.org>").await;
         send(&mut f, "RCPT TO:<bob@example.com>").await;
         assert_eq!(f.session.bdat_begin(9), BdatPlan::Keep);
-        assert_eq!(f.session.bdat_chunk(b"Subject: ", false).await.reply.code, 250);
+        assert_eq!(
+            f.session.bdat_chunk(b"Subject: ", false).await.reply.code,
+            250
+        );
         assert_eq!(send(&mut f, "DATA").await.0, 503, "DATA after BDAT");
         assert_eq!(f.session.bdat_begin(10), BdatPlan::Keep);
-        assert_eq!(f.session.bdat_chunk(b"x\r\n\r\nbody\r\n", true).await.reply.code, 250);
+        assert_eq!(
+            f.session
+                .bdat_chunk(b"x\r\n\r\nbody\r\n", true)
+                .await
+                .reply
+                .code,
+            250
+        );
         let messages = inbox(&f, "bob@example.com").await;
         assert!(messages[0].ends_with(b"Subject: x\r\n\r\nbody\r\n"));
     }
@@ -538,7 +632,10 @@ mod tests {
         send(&mut f, "MAIL FROM:<a@b.org>").await;
         send(&mut f, "RCPT TO:<bob@example.com>").await;
         f.session.bdat_begin(8);
-        assert_eq!(f.session.bdat_chunk(b"a\n.\nb\r\n", true).await.reply.code, 500);
+        assert_eq!(
+            f.session.bdat_chunk(b"a\n.\nb\r\n", true).await.reply.code,
+            500
+        );
         assert!(inbox(&f, "bob@example.com").await.is_empty());
     }
 
@@ -560,7 +657,11 @@ mod tests {
         send(&mut f, "RSET").await;
         assert_eq!(f.session.handle(cmd("STARTTLS")).await.next, Next::StartTls);
         let ctx = f.session.ctx.clone();
-        let mut tls = Session::new(ctx, "192.0.2.9:4000".parse().unwrap(), Some("TLSv1_3".into()));
+        let mut tls = Session::new(
+            ctx,
+            "192.0.2.9:4000".parse().unwrap(),
+            Some("TLSv1_3".into()),
+        );
         let ehlo = tls.handle(cmd("EHLO c")).await.reply.to_string();
         assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
         assert_eq!(tls.handle(cmd("STARTTLS")).await.reply.code, 502);

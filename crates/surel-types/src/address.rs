@@ -18,7 +18,9 @@ pub enum AddressError {
 ///
 /// UTF-8 labels are accepted (RFC 6531 SMTPUTF8); the stored form is lowercase so two spellings of
 /// one domain compare equal.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct Domain(String);
 
@@ -40,15 +42,23 @@ impl Domain {
             // RFC 5321 §4.1.3 address literal; its content is checked only for safe characters.
             let inner = inner.strip_suffix(']').ok_or_else(bad)?;
             let ok = !inner.is_empty()
-                && inner.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'\\'));
-            return if ok { Ok(Self(text.to_ascii_lowercase())) } else { Err(bad()) };
+                && inner
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'\\'));
+            return if ok {
+                Ok(Self(text.to_ascii_lowercase()))
+            } else {
+                Err(bad())
+            };
         }
         for label in text.split('.') {
             let ok = !label.is_empty()
                 && label.len() <= MAX_LABEL
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || !c.is_ascii());
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || !c.is_ascii());
             if !ok {
                 return Err(bad());
             }
@@ -90,7 +100,9 @@ impl fmt::Display for Domain {
 ///
 /// The local part keeps its spelling; [`Address::local_key`] is the case-folded form used to
 /// look accounts up, so `Alice@x` and `alice@x` reach the same account.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct Address {
     local: String,
@@ -100,13 +112,18 @@ pub struct Address {
 impl Address {
     /// Parses `local@domain`; the local part may be a dot-atom or a quoted string.
     pub fn parse(text: &str) -> Result<Self, AddressError> {
-        let at = text.rfind('@').ok_or_else(|| AddressError::NoDomain(text.to_string()))?;
+        let at = text
+            .rfind('@')
+            .ok_or_else(|| AddressError::NoDomain(text.to_string()))?;
         let (local, domain) = (&text[..at], &text[at + 1..]);
         let domain = Domain::parse(domain)?;
         if !is_valid_local(local) {
             return Err(AddressError::LocalPart(local.to_string()));
         }
-        Ok(Self { local: local.to_string(), domain })
+        Ok(Self {
+            local: local.to_string(),
+            domain,
+        })
     }
 
     /// Builds an address from a local part and an already valid domain.
@@ -114,7 +131,10 @@ impl Address {
         if !is_valid_local(local) {
             return Err(AddressError::LocalPart(local.to_string()));
         }
-        Ok(Self { local: local.to_string(), domain })
+        Ok(Self {
+            local: local.to_string(),
+            domain,
+        })
     }
 
     /// The local part as written.
@@ -145,7 +165,9 @@ fn is_valid_local(local: &str) -> bool {
     }
     if let Some(inner) = local.strip_prefix('"') {
         // RFC 5321 quoted-string: qtextSMTP or backslash-quoted printable characters.
-        let Some(inner) = inner.strip_suffix('"') else { return false };
+        let Some(inner) = inner.strip_suffix('"') else {
+            return false;
+        };
         let mut chars = inner.chars();
         while let Some(c) = chars.next() {
             match c {
@@ -238,8 +260,16 @@ mod tests {
     #[test]
     fn subaddress_is_stripped() {
         let a = Address::parse("bob+lists@example.com").unwrap();
-        assert_eq!(a.without_subaddress().unwrap().to_string(), "bob@example.com");
-        assert!(Address::parse("bob@example.com").unwrap().without_subaddress().is_none());
+        assert_eq!(
+            a.without_subaddress().unwrap().to_string(),
+            "bob@example.com"
+        );
+        assert!(
+            Address::parse("bob@example.com")
+                .unwrap()
+                .without_subaddress()
+                .is_none()
+        );
     }
 
     #[test]

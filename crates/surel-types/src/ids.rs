@@ -32,7 +32,9 @@ id!(
 );
 
 /// The name of a stored message body: the lowercase hex SHA-256 of its bytes.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct BlobId(String);
 
 impl BlobId {

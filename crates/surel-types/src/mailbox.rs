@@ -7,7 +7,9 @@ pub struct MailboxNameError(pub String);
 
 /// A mailbox name as IMAP shows it (UTF-8, hierarchy separator `/`). `INBOX` is case-insensitive
 /// (RFC 9051 §5.1) and always stored as `INBOX`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct MailboxName(String);
 
 impl MailboxName {
@@ -89,7 +91,10 @@ impl SpecialUse {
 
     /// Parses an IMAP attribute, case-insensitively.
     pub fn from_attribute(attr: &str) -> Option<Self> {
-        Self::DEFAULTS.iter().map(|(u, _)| *u).find(|u| u.attribute().eq_ignore_ascii_case(attr))
+        Self::DEFAULTS
+            .iter()
+            .map(|(u, _)| *u)
+            .find(|u| u.attribute().eq_ignore_ascii_case(attr))
     }
 }
 
