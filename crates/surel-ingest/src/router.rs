@@ -86,3 +86,60 @@ impl<'a> Router<'a> {
         Ok(accounts)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use surel_store_sqlite::SqliteStore;
+    use surel_types::Domain;
+
+    fn addr(s: &str) -> Address {
+        Address::parse(s).unwrap()
+    }
+
+    async fn store() -> (tempfile::TempDir, SqliteStore, AccountId, AccountId) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.add_domain(&Domain::parse("a.test").unwrap()).await.unwrap();
+        store.add_domain(&Domain::parse("b.test").unwrap()).await.unwrap();
+        let bob = store.add_account(&addr("bob@a.test"), "unused").await.unwrap();
+        let carol = store.add_account(&addr("carol@a.test"), "unused").await.unwrap();
+        (dir, store, bob, carol)
+    }
+
+    #[tokio::test]
+    async fn resolves_accounts_plus_addresses_aliases_and_catch_all() {
+        let (_dir, store, bob, carol) = store().await;
+        let team = AliasSource::Address(addr("team@a.test"));
+        store.add_alias(&team, &[addr("bob@a.test"), addr("carol@a.test")]).await.unwrap();
+        let router = Router::new(&store);
+        assert_eq!(router.resolve(&addr("BOB@a.test")).await.unwrap(), Recipient::Local(vec![bob]));
+        assert_eq!(router.resolve(&addr("bob+lists@a.test")).await.unwrap(), Recipient::Local(vec![bob]));
+        assert_eq!(router.resolve(&addr("team@a.test")).await.unwrap(), Recipient::Local(vec![bob, carol]));
+        assert_eq!(router.resolve(&addr("team+x@a.test")).await.unwrap(), Recipient::Local(vec![bob, carol]));
+        assert_eq!(router.resolve(&addr("nobody@a.test")).await.unwrap(), Recipient::UnknownUser);
+        store.add_alias(&AliasSource::CatchAll(Domain::parse("a.test").unwrap()), &[addr("carol@a.test")]).await.unwrap();
+        assert_eq!(router.resolve(&addr("nobody@a.test")).await.unwrap(), Recipient::Local(vec![carol]));
+        // An exact account still wins over the catch-all.
+        assert_eq!(router.resolve(&addr("bob@a.test")).await.unwrap(), Recipient::Local(vec![bob]));
+    }
+
+    #[tokio::test]
+    async fn foreign_domains_and_literals_are_not_local() {
+        let (_dir, store, _, _) = store().await;
+        let router = Router::new(&store);
+        assert_eq!(router.resolve(&addr("bob@c.test")).await.unwrap(), Recipient::NotLocal);
+        assert_eq!(router.resolve(&addr("bob@[127.0.0.1]")).await.unwrap(), Recipient::NotLocal);
+        // A subdomain of a local domain is a different domain.
+        assert_eq!(router.resolve(&addr("bob@x.a.test")).await.unwrap(), Recipient::NotLocal);
+    }
+
+    #[tokio::test]
+    async fn postmaster_is_always_accepted_where_the_domain_has_an_account() {
+        let (_dir, store, bob, _) = store().await;
+        let router = Router::new(&store);
+        assert_eq!(router.resolve(&addr("Postmaster@a.test")).await.unwrap(), Recipient::Local(vec![bob]));
+        // b.test has no account at all: nobody could read it.
+        assert_eq!(router.resolve(&addr("postmaster@b.test")).await.unwrap(), Recipient::UnknownUser);
+    }
+}
