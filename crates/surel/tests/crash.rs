@@ -16,11 +16,11 @@ const SINK: &str = "sink@crash.test";
 /// Concurrent clients per round.
 const CLIENTS: usize = 4;
 /// Acknowledged messages (all clients together) before the kill, per round.
-const ACKS_BEFORE_KILL: usize = 60;
+const ACKS_BEFORE_KILL: usize = 100;
 /// A bound on each client's stream, so a round ends even if the kill never comes.
 const MAX_PER_CLIENT: usize = 2_000;
 /// Kill-and-restart rounds on the same data directory.
-const ROUNDS: usize = 2;
+const ROUNDS: usize = 3;
 
 /// What happened to one message, as its client saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

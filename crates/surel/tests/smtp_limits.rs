@@ -285,10 +285,7 @@ fn commands_out_of_order_are_503_5_5_1() {
     smtp.cmd("DATA", "503 5.5.1");
     smtp.cmd("MAIL FROM:<sender@example.org>", "250");
     smtp.cmd("MAIL FROM:<sender@example.org>", "503 5.5.1");
-    smtp.cmd("DATA", "503 5.5.1");
-    // BDAT without a recipient: refused, and its 5 octets are still read, not run as a command.
-    smtp.send("BDAT 5 LAST\r\nNOOP\n");
-    smtp.expect("503 5.5.1");
+    // DATA and BDAT with no RCPT yet: see data_before_any_rcpt_is_503_5_5_1.
     // The transaction is intact after the refusals.
     smtp.cmd("RCPT TO:<alice@local.test>", "250");
     smtp.cmd("DATA", "354");
@@ -298,6 +295,21 @@ fn commands_out_of_order_are_503_5_5_1() {
     let inbox = server.inbox("alice@local.test");
     assert_eq!(inbox.len(), 1);
     assert_delivered(&inbox[0], sent.as_bytes());
+}
+
+#[test]
+fn data_before_any_rcpt_is_503_5_5_1() {
+    let server = server_with("", &["alice@local.test"]);
+    let mut smtp = server.smtp_ehlo();
+    smtp.cmd("MAIL FROM:<sender@example.org>", "250");
+    // No RCPT was given at all: a sequence error (RFC 5321 §3.3 allows 503 here; the contract
+    // asks for 503 5.5.1, keeping 554 for "every RCPT was refused").
+    smtp.cmd("DATA", "503 5.5.1");
+    // BDAT likewise; its 5 octets are still read, not run as a command.
+    smtp.send("BDAT 5 LAST\r\nNOOP\n");
+    smtp.expect("503 5.5.1");
+    smtp.cmd("RCPT TO:<alice@local.test>", "250");
+    smtp.cmd("NOOP", "250");
 }
 
 #[test]

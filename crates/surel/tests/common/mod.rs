@@ -868,9 +868,26 @@ impl RawSmtp {
     }
 
     /// Sends one command line (CRLF added) and checks its reply.
+    ///
+    /// Also checks RFC 2034 §3: every 2xx, 4xx and 5xx reply other than the answer to HELO or
+    /// EHLO carries an enhanced status code.
     pub fn cmd(&mut self, line: &str, prefix: &str) -> String {
         self.send(format!("{line}\r\n"));
-        self.expect(prefix)
+        let reply = self.reply();
+        assert!(
+            reply.matches(prefix),
+            "expected `{prefix}`, got:\n{}\n---- transcript ----\n{}",
+            reply.text(),
+            self.transcript
+        );
+        let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+        let exempt = verb == "EHLO" || verb == "HELO" || reply.code / 100 == 3;
+        assert!(
+            exempt || reply.has_enhanced_code(),
+            "reply to {line:?} has no enhanced status code\n{}",
+            self.transcript
+        );
+        reply.text()
     }
 
     /// Sends one command line (CRLF added) and returns its reply, whatever it is.
@@ -893,7 +910,13 @@ impl RawSmtp {
         }
         self.cmd("DATA", "354");
         self.send(dot_stuffed(message));
-        self.reply()
+        let reply = self.reply();
+        assert!(
+            reply.has_enhanced_code(),
+            "reply to end of data has no enhanced status code\n{}",
+            self.transcript
+        );
+        reply
     }
 
     /// Checks that the server closes the connection with no further reply.
