@@ -1,5 +1,5 @@
 use surel_store::{AliasSource, Lookup, Store, StoreResult};
-use surel_types::{AccountId, Address};
+use surel_types::{AccountId, Address, Domain};
 
 /// What a recipient address means to us.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +62,16 @@ impl<'a> Router<'a> {
         Ok(Recipient::UnknownUser)
     }
 
+    /// The address `RCPT TO:<Postmaster>` (no domain) means, RFC 5321 §4.5.1: postmaster at our
+    /// host name when that is a local domain, else at the first local domain; `None` without any.
+    pub async fn postmaster(&self, hostname: &str) -> StoreResult<Option<Address>> {
+        let ours = match Domain::parse(hostname) {
+            Ok(domain) if self.store.is_local_domain(&domain).await? => Some(domain),
+            _ => self.store.domains().await?.into_iter().next(),
+        };
+        Ok(ours.and_then(|domain| Address::new("postmaster", domain).ok()))
+    }
+
     /// The accounts an account or alias ends at. Targets that are not local accounts (a deleted
     /// account, a remote address) are skipped: remote forwarding comes with the queue (#5).
     async fn expand(&self, found: Lookup, depth: usize) -> StoreResult<Vec<AccountId>> {
@@ -91,7 +101,6 @@ impl<'a> Router<'a> {
 mod tests {
     use super::*;
     use surel_store_sqlite::SqliteStore;
-    use surel_types::Domain;
 
     fn addr(s: &str) -> Address {
         Address::parse(s).unwrap()
@@ -100,10 +109,22 @@ mod tests {
     async fn store() -> (tempfile::TempDir, SqliteStore, AccountId, AccountId) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
-        store.add_domain(&Domain::parse("a.test").unwrap()).await.unwrap();
-        store.add_domain(&Domain::parse("b.test").unwrap()).await.unwrap();
-        let bob = store.add_account(&addr("bob@a.test"), "unused").await.unwrap();
-        let carol = store.add_account(&addr("carol@a.test"), "unused").await.unwrap();
+        store
+            .add_domain(&Domain::parse("a.test").unwrap())
+            .await
+            .unwrap();
+        store
+            .add_domain(&Domain::parse("b.test").unwrap())
+            .await
+            .unwrap();
+        let bob = store
+            .add_account(&addr("bob@a.test"), "unused")
+            .await
+            .unwrap();
+        let carol = store
+            .add_account(&addr("carol@a.test"), "unused")
+            .await
+            .unwrap();
         (dir, store, bob, carol)
     }
 
@@ -111,35 +132,89 @@ mod tests {
     async fn resolves_accounts_plus_addresses_aliases_and_catch_all() {
         let (_dir, store, bob, carol) = store().await;
         let team = AliasSource::Address(addr("team@a.test"));
-        store.add_alias(&team, &[addr("bob@a.test"), addr("carol@a.test")]).await.unwrap();
+        store
+            .add_alias(&team, &[addr("bob@a.test"), addr("carol@a.test")])
+            .await
+            .unwrap();
         let router = Router::new(&store);
-        assert_eq!(router.resolve(&addr("BOB@a.test")).await.unwrap(), Recipient::Local(vec![bob]));
-        assert_eq!(router.resolve(&addr("bob+lists@a.test")).await.unwrap(), Recipient::Local(vec![bob]));
-        assert_eq!(router.resolve(&addr("team@a.test")).await.unwrap(), Recipient::Local(vec![bob, carol]));
-        assert_eq!(router.resolve(&addr("team+x@a.test")).await.unwrap(), Recipient::Local(vec![bob, carol]));
-        assert_eq!(router.resolve(&addr("nobody@a.test")).await.unwrap(), Recipient::UnknownUser);
-        store.add_alias(&AliasSource::CatchAll(Domain::parse("a.test").unwrap()), &[addr("carol@a.test")]).await.unwrap();
-        assert_eq!(router.resolve(&addr("nobody@a.test")).await.unwrap(), Recipient::Local(vec![carol]));
+        assert_eq!(
+            router.resolve(&addr("BOB@a.test")).await.unwrap(),
+            Recipient::Local(vec![bob])
+        );
+        assert_eq!(
+            router.resolve(&addr("bob+lists@a.test")).await.unwrap(),
+            Recipient::Local(vec![bob])
+        );
+        assert_eq!(
+            router.resolve(&addr("team@a.test")).await.unwrap(),
+            Recipient::Local(vec![bob, carol])
+        );
+        assert_eq!(
+            router.resolve(&addr("team+x@a.test")).await.unwrap(),
+            Recipient::Local(vec![bob, carol])
+        );
+        assert_eq!(
+            router.resolve(&addr("nobody@a.test")).await.unwrap(),
+            Recipient::UnknownUser
+        );
+        store
+            .add_alias(
+                &AliasSource::CatchAll(Domain::parse("a.test").unwrap()),
+                &[addr("carol@a.test")],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            router.resolve(&addr("nobody@a.test")).await.unwrap(),
+            Recipient::Local(vec![carol])
+        );
         // An exact account still wins over the catch-all.
-        assert_eq!(router.resolve(&addr("bob@a.test")).await.unwrap(), Recipient::Local(vec![bob]));
+        assert_eq!(
+            router.resolve(&addr("bob@a.test")).await.unwrap(),
+            Recipient::Local(vec![bob])
+        );
     }
 
     #[tokio::test]
     async fn foreign_domains_and_literals_are_not_local() {
         let (_dir, store, _, _) = store().await;
         let router = Router::new(&store);
-        assert_eq!(router.resolve(&addr("bob@c.test")).await.unwrap(), Recipient::NotLocal);
-        assert_eq!(router.resolve(&addr("bob@[127.0.0.1]")).await.unwrap(), Recipient::NotLocal);
+        assert_eq!(
+            router.resolve(&addr("bob@c.test")).await.unwrap(),
+            Recipient::NotLocal
+        );
+        assert_eq!(
+            router.resolve(&addr("bob@[127.0.0.1]")).await.unwrap(),
+            Recipient::NotLocal
+        );
         // A subdomain of a local domain is a different domain.
-        assert_eq!(router.resolve(&addr("bob@x.a.test")).await.unwrap(), Recipient::NotLocal);
+        assert_eq!(
+            router.resolve(&addr("bob@x.a.test")).await.unwrap(),
+            Recipient::NotLocal
+        );
     }
 
     #[tokio::test]
     async fn postmaster_is_always_accepted_where_the_domain_has_an_account() {
         let (_dir, store, bob, _) = store().await;
         let router = Router::new(&store);
-        assert_eq!(router.resolve(&addr("Postmaster@a.test")).await.unwrap(), Recipient::Local(vec![bob]));
+        assert_eq!(
+            router.resolve(&addr("Postmaster@a.test")).await.unwrap(),
+            Recipient::Local(vec![bob])
+        );
         // b.test has no account at all: nobody could read it.
-        assert_eq!(router.resolve(&addr("postmaster@b.test")).await.unwrap(), Recipient::UnknownUser);
+        assert_eq!(
+            router.resolve(&addr("postmaster@b.test")).await.unwrap(),
+            Recipient::UnknownUser
+        );
+        // `<Postmaster>` without a domain: our host name if local, else the first local domain.
+        assert_eq!(
+            router.postmaster("b.test").await.unwrap(),
+            Some(addr("postmaster@b.test"))
+        );
+        assert_eq!(
+            router.postmaster("mx.elsewhere").await.unwrap(),
+            Some(addr("postmaster@a.test"))
+        );
     }
 }

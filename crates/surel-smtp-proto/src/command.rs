@@ -138,6 +138,14 @@ impl ForwardPath {
     }
 }
 
+/// `command` if the line is the verb alone (trailing spaces allowed), else 501.
+fn no_argument(content: &str, command: Command) -> Result<Command, Reply> {
+    match content.trim_end().split_once([' ', '\t']) {
+        Some((_, rest)) if !rest.trim().is_empty() => Err(Reply::SYNTAX_PARAMS),
+        _ => Ok(command),
+    }
+}
+
 /// Parses one complete command line (ending in LF, with or without CR).
 pub(crate) fn parse_command(line: &[u8]) -> Result<Command, Reply> {
     let content = line.strip_suffix(b"\n").unwrap_or(line);
@@ -205,10 +213,11 @@ pub(crate) fn parse_command(line: &[u8]) -> Result<Command, Reply> {
         Request::Vrfy { value } => Command::Vrfy(value.into_owned()),
         Request::Expn { value } => Command::Expn(value.into_owned()),
         Request::Help { value } => Command::Help((!value.is_empty()).then(|| value.into_owned())),
-        Request::StartTls => Command::StartTls,
-        Request::Data => Command::Data,
-        Request::Rset => Command::Rset,
-        Request::Quit => Command::Quit,
+        // RFC 3207 §4 (STARTTLS) and RFC 5321 §4.1.1.4/.5/.10: these take no argument.
+        Request::StartTls => no_argument(content, Command::StartTls)?,
+        Request::Data => no_argument(content, Command::Data)?,
+        Request::Rset => no_argument(content, Command::Rset)?,
+        Request::Quit => no_argument(content, Command::Quit)?,
         Request::Lhlo { .. }
         | Request::Etrn { .. }
         | Request::Atrn { .. }
@@ -498,6 +507,7 @@ mod tests {
             (b"HELP MAIL\r\n", Command::Help(Some("MAIL".into()))),
             (b"STARTTLS\r\n", Command::StartTls),
             (b"starttls\r\n", Command::StartTls),
+            (b"DATA \r\n", Command::Data),
             (
                 b"AUTH PLAIN\r\n",
                 Command::Auth {
@@ -547,6 +557,10 @@ mod tests {
             (b"NOOP\r\r\n", "500 5.5.2"),
             (b"EHLO\r\n", "501 5.5.4"),
             (b"HELO\r\n", "501 5.5.4"),
+            (b"STARTTLS now\r\n", "501 5.5.4"),
+            (b"DATA x\r\n", "501 5.5.4"),
+            (b"RSET all\r\n", "501 5.5.4"),
+            (b"QUIT please\r\n", "501 5.5.4"),
             (b"EHLO a\x01b\r\n", "501 5.5.4"),
             (b"MAIL\r\n", "501 5.5.4"),
             (b"MAIL FROM:a@b\r\n", "501 5.5.4"),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use surel_net::{Accepted, LimitHit, MaybeTls, Shutdown, TlsAcceptor};
 use surel_smtp_proto::{Command, DataDecoder, DataProgress, Decoded, LineFramer, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tracing::Instrument;
 
 use crate::session::{BdatPlan, Context, Next, Session, Step};
 
@@ -57,9 +58,14 @@ pub async fn run(
             return;
         }
     };
-    let mut session = Session::new(ctx, peer, None);
+    let session = Session::new(ctx, peer, None);
     let span = tracing::info_span!("smtp", session_id = %session.id(), %peer);
-    let _enter = span.enter();
+    // A span entered with `enter()` must not live across an await on a multi-thread runtime.
+    converse(conn, session, tls).instrument(span).await;
+}
+
+/// The conversation from the greeting to the end of the connection.
+async fn converse(mut conn: Conn, mut session: Session, tls: Option<TlsAcceptor>) {
     tracing::debug!("connected");
     session.greeting().encode(&mut conn.out);
     while let Ok(Next::StartTls) = conn.serve(&mut session).await {
@@ -69,7 +75,7 @@ pub async fn run(
             None => return,
         };
         // RFC 3207 §4.2: the session starts over; the client must EHLO again.
-        session = Session::new(conn.ctx.clone(), peer, conn.stream.tls_summary());
+        session = session.restart_with_tls(conn.stream.tls_summary());
     }
     let _ = conn.stream.shutdown().await;
     tracing::debug!("disconnected");

@@ -11,7 +11,9 @@ use surel_smtp_proto::{
     BodyLimits, Command, DataViolation, Extension, ForwardPath, MailParams, RcptParams, Reply,
     ReversePath,
 };
-use surel_types::{AccountId, Address, Domain};
+#[cfg(test)]
+use surel_types::Domain;
+use surel_types::{AccountId, Address};
 
 /// What every session of one service shares.
 pub struct Context {
@@ -80,6 +82,20 @@ struct Envelope {
     accounts: Vec<AccountId>,
     /// BDAT chunks so far; `None` until the first BDAT.
     chunks: Option<Vec<u8>>,
+    /// RCPT commands seen, accepted or not: DATA with none is out of sequence (503), with only
+    /// refused ones it has no valid recipients (554), RFC 5321 §3.3.
+    rcpt_attempts: usize,
+}
+
+impl Envelope {
+    /// Why DATA/BDAT cannot start yet, if it cannot.
+    fn not_ready(&self) -> Option<Reply> {
+        match (self.rcpts.is_empty(), self.rcpt_attempts) {
+            (false, _) => None,
+            (true, 0) => Some(Reply::BAD_SEQUENCE),
+            (true, _) => Some(Reply::NO_VALID_RECIPIENTS),
+        }
+    }
 }
 
 enum State {
@@ -113,6 +129,16 @@ impl Session {
             errors: 0,
             conn_id,
             transactions: 0,
+        }
+    }
+
+    /// The session after a STARTTLS handshake: everything learnt before is forgotten
+    /// (RFC 3207 §4.2); the connection id and transaction count carry on.
+    pub fn restart_with_tls(self, tls: Option<String>) -> Self {
+        Self {
+            tls,
+            state: State::Connected,
+            ..self
         }
     }
 
@@ -240,6 +266,7 @@ impl Session {
                 rcpts: Vec::new(),
                 accounts: Vec::new(),
                 chunks: None,
+                rcpt_attempts: 0,
             },
         );
         Step::cont(Reply::SENDER_OK)
@@ -255,14 +282,27 @@ impl Session {
         if envelope.chunks.is_some() {
             return Step::cont(Reply::BAD_SEQUENCE);
         }
+        envelope.rcpt_attempts += 1;
         // RFC 5321 §4.5.3.1.8: at least 100 must be accepted; beyond our limit, 452 (§4.5.3.1.10).
         if envelope.rcpts.len() >= self.ctx.limits.recipients {
             return Step::cont(Reply::TOO_MANY_RECIPIENTS);
         }
-        // RFC 5321 §4.5.1: `<Postmaster>` without a domain means ours.
-        let address = match Domain::parse(&self.ctx.hostname).and_then(|ours| to.resolve(&ours)) {
-            Ok(address) => address,
-            Err(_) => return Step::cont(Reply::NO_SUCH_USER),
+        let address = match to {
+            ForwardPath::Address(address) => address,
+            ForwardPath::Postmaster => match self
+                .ctx
+                .ingest
+                .router()
+                .postmaster(&self.ctx.hostname)
+                .await
+            {
+                Ok(Some(address)) => address,
+                Ok(None) => return Step::cont(Reply::NO_SUCH_USER),
+                Err(e) => {
+                    tracing::error!(error = %e, "postmaster lookup failed");
+                    return Step::cont(Reply::LOCAL_ERROR);
+                }
+            },
         };
         match self.ctx.ingest.router().resolve(&address).await {
             Ok(Recipient::Local(accounts)) => {
@@ -284,18 +324,19 @@ impl Session {
     }
 
     fn data(&mut self) -> Step {
-        match &self.state {
-            State::Transaction(_, envelope) if envelope.chunks.is_some() => {
-                Step::cont(Reply::BAD_SEQUENCE)
-            }
-            State::Transaction(_, envelope) if envelope.rcpts.is_empty() => {
-                Step::cont(Reply::NO_VALID_RECIPIENTS)
-            }
-            State::Transaction(..) => Step {
+        let State::Transaction(_, envelope) = &self.state else {
+            return Step::cont(Reply::BAD_SEQUENCE);
+        };
+        if envelope.chunks.is_some() {
+            // RFC 3030 §3: DATA may not follow BDAT in one transaction.
+            return Step::cont(Reply::BAD_SEQUENCE);
+        }
+        match envelope.not_ready() {
+            Some(reply) => Step::cont(reply),
+            None => Step {
                 reply: Reply::START_DATA,
                 next: Next::Data,
             },
-            _ => Step::cont(Reply::BAD_SEQUENCE),
         }
     }
 
@@ -323,8 +364,8 @@ impl Session {
         let State::Transaction(_, envelope) = &mut self.state else {
             return BdatPlan::Discard(Reply::BAD_SEQUENCE);
         };
-        if envelope.rcpts.is_empty() {
-            return BdatPlan::Discard(Reply::NO_VALID_RECIPIENTS);
+        if let Some(reply) = envelope.not_ready() {
+            return BdatPlan::Discard(reply);
         }
         let so_far = envelope.chunks.as_ref().map_or(0, Vec::len) as u64;
         if so_far.saturating_add(size) > limit {
@@ -517,7 +558,9 @@ mod tests {
             503,
             "nested MAIL"
         );
-        assert_eq!(send(&mut f, "DATA").await.0, 554);
+        assert_eq!(send(&mut f, "DATA").await.0, 503, "no RCPT given");
+        assert_eq!(send(&mut f, "RCPT TO:<nobody@example.com>").await.0, 550);
+        assert_eq!(send(&mut f, "DATA").await.0, 554, "every RCPT refused");
     }
 
     #[tokio::test]

@@ -484,6 +484,16 @@ fn smtplib_starttls_then_ehlo_again_and_deliver() {
 }
 
 #[test]
+fn starttls_with_a_parameter_is_501() {
+    let server = server_with(&[]);
+    let mut smtp = server.smtp_ehlo();
+    // RFC 3207 §4: STARTTLS takes no parameters; "501 Syntax error (no parameters allowed)".
+    smtp.cmd("STARTTLS now", "501");
+    // Still in plaintext and usable.
+    smtp.cmd("NOOP", "250");
+}
+
+#[test]
 fn bytes_pipelined_behind_starttls_are_discarded() {
     let server = server_with(&[]);
     let port = server.smtp_addr().port().to_string();

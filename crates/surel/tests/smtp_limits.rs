@@ -86,6 +86,51 @@ fn message_over_the_size_limit_is_552_at_end_of_data_and_not_stored() {
 }
 
 #[test]
+fn message_of_exactly_the_size_limit_is_accepted() {
+    let server = server_with("message_size = \"10KiB\"", &["alice@local.test"]);
+    let mut smtp = server.smtp_ehlo();
+    // 10240 octets as the client sends them (CRLFs included, end-of-data line not).
+    let mut exact = b"Subject: exact\r\n\r\n".to_vec();
+    exact.resize(10240 - 2, b'x');
+    exact.extend_from_slice(b"\r\n");
+    let reply = smtp.send_mail("sender@example.org", &["alice@local.test"], &exact);
+    assert!(reply.matches("250"), "{}", smtp.transcript());
+    let mut over = exact.clone();
+    over.insert(20, b'y');
+    let reply = smtp.send_mail("sender@example.org", &["alice@local.test"], &over);
+    assert!(reply.matches("552 5.3.4"), "{}", smtp.transcript());
+    let inbox = server.inbox("alice@local.test");
+    assert_eq!(inbox.len(), 1);
+    assert_delivered(&inbox[0], &exact);
+}
+
+#[test]
+fn client_gone_in_the_middle_of_data_stores_nothing() {
+    let server = server_with("", &["alice@local.test"]);
+    let mut smtp = server.smtp_ehlo();
+    smtp.cmd("MAIL FROM:<sender@example.org>", "250");
+    smtp.cmd("RCPT TO:<alice@local.test>", "250");
+    smtp.cmd("DATA", "354");
+    smtp.send("Subject: cut off\r\n\r\nhalf of it\r\n");
+    smtp.shutdown_write();
+    // The server sees the end of input inside DATA and closes without storing.
+    match smtp.try_reply() {
+        Err(NoReply::Closed) => {}
+        Ok(reply) => assert!(reply.code >= 400, "{}", smtp.transcript()),
+        Err(why) => panic!("{why:?}\n{}", smtp.transcript()),
+    }
+    drop(smtp);
+    // A later session still works, and only its message is stored.
+    let mut smtp = server.smtp_ehlo();
+    let sent = small_message("after the cut");
+    let reply = smtp.send_mail("sender@example.org", &["alice@local.test"], sent.as_bytes());
+    assert!(reply.matches("250"), "{}", smtp.transcript());
+    let inbox = server.inbox("alice@local.test");
+    assert_eq!(inbox.len(), 1, "the cut-off message was stored");
+    assert_delivered(&inbox[0], sent.as_bytes());
+}
+
+#[test]
 fn bdat_over_the_size_limit_is_552_and_the_connection_stays_in_step() {
     let server = server_with("message_size = \"10KiB\"", &["alice@local.test"]);
     let mut smtp = server.smtp_ehlo();
@@ -286,7 +331,18 @@ fn commands_out_of_order_are_503_5_5_1() {
     smtp.cmd("MAIL FROM:<sender@example.org>", "250");
     smtp.cmd("MAIL FROM:<sender@example.org>", "503 5.5.1");
     // DATA and BDAT with no RCPT yet: see data_before_any_rcpt_is_503_5_5_1.
-    // The transaction is intact after the refusals.
+    // EHLO ends the transaction (RFC 5321 §4.1.4).
+    smtp.ehlo();
+    smtp.cmd("RCPT TO:<alice@local.test>", "503 5.5.1");
+    // Once BDAT has started a message, DATA is out of order (RFC 3030 §2).
+    smtp.cmd("MAIL FROM:<sender@example.org>", "250");
+    smtp.cmd("RCPT TO:<alice@local.test>", "250");
+    smtp.send("BDAT 3\r\nabc");
+    smtp.expect("250");
+    smtp.cmd("DATA", "503 5.5.1");
+    smtp.cmd("RSET", "250");
+    // The transaction after the refusals works.
+    smtp.cmd("MAIL FROM:<sender@example.org>", "250");
     smtp.cmd("RCPT TO:<alice@local.test>", "250");
     smtp.cmd("DATA", "354");
     let sent = small_message("in order at last");
@@ -419,4 +475,44 @@ fn garbage_does_not_hurt_the_server() {
     let inbox = server.inbox("alice@local.test");
     assert_eq!(inbox.len(), 1, "garbage must not store anything");
     assert_delivered(&inbox[0], sent.as_bytes());
+}
+
+#[test]
+fn many_short_connections_in_parallel_all_get_served() {
+    const THREADS: usize = 8;
+    const CONNECTIONS: usize = 500;
+    let server = server_with("connections_per_ip = 100", &[]);
+    let addr = server.smtp_addr();
+    let workers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                for n in 0..CONNECTIONS {
+                    let mut smtp = RawSmtp::connect(addr);
+                    let greeting = smtp.try_reply();
+                    let ok = matches!(greeting, Ok(ref r) if r.matches("220"))
+                        && smtp.try_send(format!("EHLO {CLIENT_NAME}\r\n")).is_ok()
+                        && matches!(smtp.try_reply(), Ok(r) if r.matches("250"))
+                        && smtp.try_send("QUIT\r\n").is_ok()
+                        && matches!(smtp.try_reply(), Ok(r) if r.matches("221"));
+                    if !ok {
+                        failures.push(format!("thread {t} connection {n}:\n{}", smtp.transcript()));
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    let failures: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("client thread"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} sessions failed; the first:\n{}\n{}",
+        failures.len(),
+        THREADS * CONNECTIONS,
+        failures[0],
+        server.logs()
+    );
 }
