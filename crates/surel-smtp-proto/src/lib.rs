@@ -1,8 +1,8 @@
 //! SMTP protocol pieces: commands, replies, enhanced status codes, and the framing of command
 //! lines, DATA and BDAT.
 //!
-//! Owns: bytes in, typed values out ([`decode_command`], [`LineFramer`], [`DataDecoder`],
-//! [`BdatDecoder`]); typed values in, bytes out ([`Reply::encode`], [`ehlo_reply`]); the named
+//! Owns: bytes in, typed values out ([`decode_command`], [`LineFramer`], [`DataDecoder`], and
+//! [`check_body`] for BDAT content, which needs no framing beyond its octet count); typed values in, bytes out ([`Reply::encode`], [`ehlo_reply`]); the named
 //! replies the sessions send (`Reply::NO_SUCH_USER` is `550 5.1.1`).
 //!
 //! Must not: do I/O, depend on tokio, the store or sockets, or keep state beyond one decoder.
@@ -21,7 +21,6 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
-mod bdat;
 mod body;
 mod command;
 mod data;
@@ -30,7 +29,6 @@ mod line;
 mod params;
 mod reply;
 
-pub use bdat::{BdatDecoder, BdatProgress};
 pub use body::{BodyChecker, BodyLimits, DataViolation, check_body};
 pub use command::{Command, ForwardPath, ReversePath};
 pub use data::{DataDecoder, DataProgress};

@@ -716,4 +716,84 @@ mod tests {
         assert_eq!(send(&mut f, "VRFY bob").await.0, 252);
         assert_eq!(send(&mut f, "VRFY nobody").await.0, 252);
     }
+
+    /// Arbitrary lines in every state: the session never panics, and every failure reply
+    /// carries an enhanced code of its own class (RFC 3463, RFC 2034).
+    #[tokio::test]
+    async fn arbitrary_lines_in_every_state_get_well_formed_replies() {
+        const WORDS: &[&str] = &[
+            "EHLO c",
+            "HELO c",
+            "MAIL FROM:<a@b.org>",
+            "MAIL FROM:<>",
+            "RCPT TO:<bob@example.com>",
+            "RCPT TO:<x@elsewhere.org>",
+            "RCPT TO:<Postmaster>",
+            "DATA",
+            "BDAT 3",
+            "RSET",
+            "NOOP",
+            "VRFY bob",
+            "EXPN list",
+            "HELP",
+            "STARTTLS",
+            "AUTH PLAIN",
+            "MAIL FROM:<a@b.org> SIZE=x",
+            "RCPT TO:<bob@example.com> NOTIFY=NEVER",
+            "MAIL FROM:<a@b.org> BODY=BINARYMIME",
+        ];
+        let mut f = fixture(|l| l.smtp_errors = usize::MAX).await;
+        let mut seed: u64 = 0x5eed;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let r = next();
+            let mut line: Vec<u8> = if r % 4 == 0 {
+                (0..r % 40).map(|_| next() as u8).collect()
+            } else {
+                WORDS[(r as usize / 4) % WORDS.len()].as_bytes().to_vec()
+            };
+            line.extend_from_slice(b"\r\n");
+            let step = match surel_smtp_proto::decode_command(&line, 2048) {
+                Ok(Decoded::Done(Command::Bdat { size, last }, _)) => {
+                    match f.session.bdat_begin(size) {
+                        BdatPlan::Keep => f.session.bdat_chunk(b"x\r\n", last).await,
+                        BdatPlan::Discard(reply) => f.session.bdat_discarded(reply),
+                    }
+                }
+                Ok(Decoded::Done(command, _)) => f.session.handle(command).await,
+                Ok(_) => continue,
+                Err(e) => f.session.syntax_error(e.reply()),
+            };
+            let reply = &step.reply;
+            assert!((200..600).contains(&reply.code), "{reply}");
+            if reply.code >= 400 {
+                let code = reply
+                    .enhanced
+                    .unwrap_or_else(|| panic!("no enhanced code: {reply}"));
+                assert_eq!(u16::from(code.class), reply.code / 100, "{reply}");
+            }
+            match step.next {
+                Next::Data => {
+                    let body = if next() % 2 == 0 {
+                        Ok(b"x\r\n".to_vec())
+                    } else {
+                        Err(DataViolation::Nul)
+                    };
+                    let end = f.session.data_end(body).await;
+                    assert!(matches!(end.reply.code, 250 | 451 | 554), "{}", end.reply);
+                }
+                Next::StartTls => f.session = f.session.restart_with_tls(Some("test".into())),
+                Next::Close | Next::Command => {}
+            }
+        }
+        assert!(
+            !inbox(&f, "bob@example.com").await.is_empty(),
+            "some transactions completed"
+        );
+    }
 }
