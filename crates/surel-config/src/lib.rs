@@ -47,6 +47,8 @@ pub struct Config {
     pub queue: Queue,
     /// Caps on connections, commands and messages.
     pub limits: Limits,
+    /// What inbound SPF/DKIM/DMARC verdicts do to a message.
+    pub auth: Auth,
 }
 
 /// The addresses each service listens on; an empty list disables the service.
@@ -88,6 +90,35 @@ pub struct Dns {
     pub nameservers: Vec<SocketAddr>,
 }
 
+/// What inbound mail authentication (SPF, DKIM, DMARC) does with its verdicts (DESIGN §1).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Auth {
+    /// Whether a DMARC `p=reject`/`p=quarantine` failure is acted on or only recorded.
+    pub dmarc_policy: DmarcPolicy,
+    /// What a DNS failure during the checks (`temperror`) does to the message.
+    pub temperror: TempErrorPolicy,
+}
+
+/// `auth.dmarc_policy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DmarcPolicy {
+    /// `"enforce"`: `p=reject` is refused with 550, `p=quarantine` goes to Junk.
+    #[default]
+    Enforce,
+    /// `"record"`: the verdict is only written into Authentication-Results.
+    Record,
+}
+
+/// `auth.temperror`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TempErrorPolicy {
+    /// `"accept"`: deliver and record the temperror.
+    #[default]
+    Accept,
+    /// `"defer"`: answer `451` so the sender retries later.
+    Defer,
+}
+
 /// Outbound delivery timing (DESIGN §1: retry every 15 minutes, give up after 5 days).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Queue {
@@ -116,6 +147,8 @@ pub struct Limits {
     pub connections_per_ip: usize,
     /// Idle time allowed per SMTP command (RFC 5321 §4.5.3.2.7 suggests 5 minutes).
     pub smtp_timeout: Duration,
+    /// Idle time allowed between POP3 commands (RFC 1939 §3: at least 10 minutes).
+    pub pop3_timeout: Duration,
     /// Bad commands in one SMTP session before `421` and close.
     pub smtp_errors: usize,
     /// Longest command line in octets, CRLF included. RFC 5321 §4.5.3.1.4 says 512; RFC 1869
@@ -124,6 +157,9 @@ pub struct Limits {
     /// Longest line of message text in octets, CRLF included. RFC 5321 §4.5.3.1.6 says 1000, but
     /// real senders exceed it, so the default is far larger.
     pub text_line: usize,
+    /// Octets of message bodies all sessions together may hold in memory while receiving; past
+    /// it a message gets a temporary `452 4.3.1` instead of exhausting memory.
+    pub inflight_memory: u64,
 }
 
 impl Listen {
@@ -202,8 +238,10 @@ impl Default for Limits {
             connections_per_ip: 20,
             smtp_timeout: Duration::from_secs(5 * 60),
             smtp_errors: 10,
+            pop3_timeout: Duration::from_secs(10 * 60),
             command_line: 2048,
             text_line: 64 << 10,
+            inflight_memory: 1 << 30,
         }
     }
 }
@@ -219,6 +257,7 @@ impl Default for Config {
             dns: Dns::default(),
             queue: Queue::default(),
             limits: Limits::default(),
+            auth: Auth::default(),
         }
     }
 }
@@ -308,12 +347,34 @@ impl Config {
                 v.duration(Duration::from_secs(1))
             })?;
             t.read("smtp_errors", &mut l.smtp_errors, |v| v.count(1))?;
+            t.read("pop3_timeout", &mut l.pop3_timeout, |v| {
+                v.duration(Duration::from_secs(1))
+            })?;
             t.read("command_line", &mut l.command_line, |v| {
                 v.size_usize(MIN_COMMAND_LINE)
             })?;
             t.read("text_line", &mut l.text_line, |v| {
                 v.size_usize(MIN_TEXT_LINE)
             })?;
+            t.read("inflight_memory", &mut l.inflight_memory, |v| v.size(1))?;
+            t.finish()?;
+        }
+
+        if let Some(mut t) = root.table("auth")? {
+            if let Some(v) = t.take("dmarc_policy") {
+                c.auth.dmarc_policy = match v.string()?.as_str() {
+                    "enforce" => DmarcPolicy::Enforce,
+                    "record" => DmarcPolicy::Record,
+                    _ => return Err(v.invalid("expected \"enforce\" or \"record\"")),
+                };
+            }
+            if let Some(v) = t.take("temperror") {
+                c.auth.temperror = match v.string()?.as_str() {
+                    "accept" => TempErrorPolicy::Accept,
+                    "defer" => TempErrorPolicy::Defer,
+                    _ => return Err(v.invalid("expected \"accept\" or \"defer\"")),
+                };
+            }
             t.finish()?;
         }
 
@@ -472,8 +533,10 @@ recipients = 100
                 connections_per_ip: 20,
                 smtp_timeout: Duration::from_secs(300),
                 smtp_errors: 10,
+                pop3_timeout: Duration::from_secs(600),
                 command_line: 2048,
                 text_line: 65_536,
+                inflight_memory: 1 << 30,
             }
         );
         assert!(check_hostname(&c.hostname).is_ok(), "{}", c.hostname);
@@ -643,6 +706,20 @@ recipients = 100
     }
 
     #[test]
+    fn auth_policies_default_to_enforce_and_accept_and_can_be_changed() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.auth.dmarc_policy, DmarcPolicy::Enforce);
+        assert_eq!(c.auth.temperror, TempErrorPolicy::Accept);
+        let c = Config::parse("[auth]\ndmarc_policy = \"record\"\ntemperror = \"defer\"").unwrap();
+        assert_eq!(c.auth.dmarc_policy, DmarcPolicy::Record);
+        assert_eq!(c.auth.temperror, TempErrorPolicy::Defer);
+        let err = Config::parse("[auth]\ntemperror = \"bounce\"").unwrap_err();
+        assert!(err.to_string().contains("auth.temperror"), "{err}");
+        let err = Config::parse("[auth]\nspf = true").unwrap_err();
+        assert!(err.to_string().contains("spf"), "{err}");
+    }
+
+    #[test]
     fn inline_tables_work_like_headers() {
         let c = Config::parse("limits = { recipients = 7 }\ntls = { cert = \"c\", key = \"k\" }\n")
             .unwrap();
@@ -693,6 +770,13 @@ recipients = 100
                 .iter()
                 .all(|(_, addrs)| addrs.is_empty())
         );
+    }
+
+    #[test]
+    fn pop3_timeout_is_read_and_checked() {
+        let c = Config::parse("[limits]\npop3_timeout = \"2s\"\n").unwrap();
+        assert_eq!(c.limits.pop3_timeout, Duration::from_secs(2));
+        assert!(Config::parse("[limits]\npop3_timeout = \"0s\"\n").is_err());
     }
 
     #[test]

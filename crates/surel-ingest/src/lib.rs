@@ -1,9 +1,13 @@
 //! The path a message takes once its bytes are in: recipient routing, trace headers, delivery.
 //!
 //! Owns: deciding what a recipient address means (an account, an alias, a plus-address, a
-//! catch-all, not ours) and handing an accepted message to the store with the headers we add.
+//! catch-all, not ours), running the inbound authentication checks (SPF, DKIM, DMARC) and
+//! applying the configured policy to their verdicts, and handing an accepted message to the
+//! store with the headers we add (Received, Authentication-Results, Received-SPF).
 //! Must not: speak a protocol or touch a socket; SMTP and (later) webmail compose both call it.
-//! Invariant: `accept` returns only after every copy is durable; on error nothing is visible.
+//! Invariants: `accept` returns only after every copy is durable; on error, rejection or
+//! deferral nothing is visible. Authentication-Results claiming our host name that arrive with
+//! the message are removed before ours is added (RFC 8601 §5).
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -16,6 +20,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
+use surel_auth::{Authenticator, Inbound, Policy, Report};
+use surel_config::{DmarcPolicy, TempErrorPolicy};
 use surel_message::{Protocol, Received};
 use surel_store::{DeliveryTarget, NewMessage, Store, StoreResult, Stored};
 use surel_types::{AccountId, MailboxName};
@@ -34,18 +40,55 @@ pub struct Arrival<'a> {
     pub tls: Option<&'a str>,
     /// The transaction id (also in our reply and logs).
     pub id: &'a str,
+    /// The MAIL FROM address; empty for the null sender.
+    pub mail_from: &'a str,
+    /// Run SPF/DKIM/DMARC: true for mail from the internet (port 25), false for mail an
+    /// authenticated user submitted (DESIGN §1: submission is not SPF/DMARC-checked).
+    pub check_auth: bool,
+}
+
+/// What became of a message handed to [`Ingest::accept`].
+#[derive(Debug)]
+pub enum Accepted {
+    /// Stored; one entry per copy.
+    Delivered(Vec<Stored>),
+    /// Refused by the sender domain's DMARC `p=reject` (SMTP: `550 5.7.1`); nothing stored.
+    Rejected(String),
+    /// A DNS failure during the checks and `auth.temperror = "defer"` (SMTP: `451`).
+    Deferred(String),
+}
+
+/// The inbound checks and what their verdicts may do.
+pub struct AuthChecks {
+    /// Runs SPF, DKIM and DMARC.
+    pub authenticator: Arc<Authenticator>,
+    /// Act on DMARC reject/quarantine, or only record.
+    pub dmarc_policy: DmarcPolicy,
+    /// Accept or defer on temperror.
+    pub temperror: TempErrorPolicy,
 }
 
 /// Accepts messages for local delivery.
 pub struct Ingest {
     store: Arc<dyn Store>,
     hostname: String,
+    auth: Option<AuthChecks>,
 }
 
 impl Ingest {
     /// An ingest path over `store`, naming itself `hostname` in trace headers.
     pub fn new(store: Arc<dyn Store>, hostname: String) -> Self {
-        Self { store, hostname }
+        Self {
+            store,
+            hostname,
+            auth: None,
+        }
+    }
+
+    /// Runs `checks` on every arrival that asks for them (without: no checks at all).
+    pub fn with_auth(mut self, checks: AuthChecks) -> Self {
+        self.auth = Some(checks);
+        self
     }
 
     /// The router for RCPT decisions.
@@ -53,17 +96,51 @@ impl Ingest {
         Router::new(self.store.as_ref())
     }
 
-    /// Prepends `Received` and stores one copy in each account's INBOX (an account reached by
-    /// several recipients gets one copy). `rcpt_count` is the number of accepted RCPTs, and
-    /// `single_rcpt` their address when there was exactly one (RFC 5321 §4.4 `for` clause).
+    /// Checks the message (when the arrival asks and checks are configured), prepends
+    /// `Received` (and `Authentication-Results`, `Received-SPF`), and stores one copy in each
+    /// account's INBOX, or Junk for a DMARC quarantine (an account reached by several recipients
+    /// gets one copy). `single_rcpt` is the recipient when there was exactly one (RFC 5321 §4.4
+    /// `for` clause).
     pub async fn accept(
         &self,
         arrival: &Arrival<'_>,
         single_rcpt: Option<&str>,
         accounts: &[AccountId],
         body: &[u8],
-    ) -> StoreResult<Vec<Stored>> {
+    ) -> StoreResult<Accepted> {
         let now = Utc::now();
+        let mut mailbox = MailboxName::inbox();
+        let mut auth_headers = String::new();
+        let mut auth_results = None;
+        let mut body = std::borrow::Cow::Borrowed(body);
+        if let (true, Some(checks)) = (arrival.check_auth, &self.auth) {
+            // RFC 8601 §5: only we may speak for our authserv-id.
+            if let std::borrow::Cow::Owned(cleaned) =
+                surel_message::remove_auth_results(&body, &self.hostname)
+            {
+                body = std::borrow::Cow::Owned(cleaned);
+            }
+            let report = checks
+                .authenticator
+                .verify(&Inbound {
+                    ip: arrival.peer,
+                    helo: arrival.helo,
+                    mail_from: arrival.mail_from,
+                    message: &body,
+                })
+                .await;
+            let results = report.authentication_results(&self.hostname);
+            tracing::info!(id = %arrival.id, results = %results.value().replace("\r\n\t", " "), "authentication");
+            match decide(&report, checks) {
+                Decision::Reject(why) => return Ok(Accepted::Rejected(why)),
+                Decision::Defer(why) => return Ok(Accepted::Deferred(why)),
+                Decision::Quarantine => mailbox = junk(),
+                Decision::Deliver => {}
+            }
+            auth_headers.push_str(&results.encode());
+            auth_headers.push_str(&report.received_spf(&self.hostname).encode());
+            auth_results = Some(results.value());
+        }
         let received = Received {
             helo: arrival.helo,
             peer: arrival.peer,
@@ -76,7 +153,9 @@ impl Ingest {
             date: now,
         }
         .encode();
-        let bytes = surel_message::prepend_header(&received, body);
+        // Received goes on top (RFC 5321 §4.4); our results sit right under it (RFC 8601 §5).
+        let headers = format!("{received}{auth_headers}");
+        let bytes = surel_message::prepend_header(&headers, &body);
         let mut unique = accounts.to_vec();
         unique.sort_unstable();
         unique.dedup();
@@ -84,14 +163,52 @@ impl Ingest {
             .into_iter()
             .map(|account| DeliveryTarget {
                 account,
-                mailbox: MailboxName::inbox(),
+                mailbox: mailbox.clone(),
             })
             .collect();
         let message = NewMessage {
             bytes: bytes.into(),
             internal_date: now,
             flags: Vec::new(),
+            auth_results,
         };
-        self.store.deliver(message, &targets).await
+        Ok(Accepted::Delivered(
+            self.store.deliver(message, &targets).await?,
+        ))
     }
+}
+
+/// What the verdicts and the configured policy make of a message.
+#[derive(Debug, PartialEq, Eq)]
+enum Decision {
+    Deliver,
+    Quarantine,
+    Reject(String),
+    Defer(String),
+}
+
+/// Applies the DMARC disposition and the temperror policy (DESIGN §1).
+fn decide(report: &Report, checks: &AuthChecks) -> Decision {
+    if checks.dmarc_policy == DmarcPolicy::Enforce {
+        match report.dmarc.disposition {
+            // RFC 7489 §6.6.3 / §10.3: reject during the SMTP transaction, after DATA.
+            Policy::Reject => {
+                return Decision::Reject(format!(
+                    "DMARC policy of {} rejects this message",
+                    report.dmarc.from_domain
+                ));
+            }
+            Policy::Quarantine => return Decision::Quarantine,
+            Policy::None => {}
+        }
+    }
+    if checks.temperror == TempErrorPolicy::Defer && report.has_temperror() {
+        return Decision::Defer("temporary DNS failure while authenticating the message".into());
+    }
+    Decision::Deliver
+}
+
+/// The mailbox quarantined mail goes to (the store falls back to INBOX without one).
+fn junk() -> MailboxName {
+    MailboxName::parse("Junk").unwrap_or_else(|_| MailboxName::inbox())
 }

@@ -9,16 +9,20 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod budget;
 mod limit;
 mod listener;
 mod shutdown;
 mod stream;
+mod throttle;
 pub mod tls;
 
+pub use budget::{MemoryBudget, Reservation};
 pub use limit::{ConnectionLimiter, ConnectionPermit, LimitHit};
 pub use listener::{Accepted, Listener};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use stream::MaybeTls;
+pub use throttle::{AuthThrottle, LockedOut, ThrottlePolicy};
 pub use tls::TlsAcceptor;
 
 /// Why the network layer could not start.

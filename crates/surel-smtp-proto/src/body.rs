@@ -28,6 +28,10 @@ pub enum DataViolation {
     /// A line longer than `max_line` octets.
     #[error("line longer than the limit")]
     LineTooLong,
+    /// The server could not hold the message now (its memory budget for messages in transit is
+    /// spent): a temporary failure, the client tries again later.
+    #[error("no room for the message now")]
+    NoStorage,
 }
 
 impl DataViolation {
@@ -38,14 +42,16 @@ impl DataViolation {
             Self::Nul => Reply::NUL_IN_DATA,
             Self::TooBig => Reply::MESSAGE_TOO_BIG,
             Self::LineTooLong => Reply::MESSAGE_LINE_TOO_LONG,
+            Self::NoStorage => Reply::STORAGE_FULL,
         }
     }
 
-    const ALL: [DataViolation; 4] = [
+    const ALL: [DataViolation; 5] = [
         Self::BareLineEnding,
         Self::Nul,
         Self::TooBig,
         Self::LineTooLong,
+        Self::NoStorage,
     ];
 
     const fn bit(self) -> u8 {
@@ -54,6 +60,7 @@ impl DataViolation {
             Self::Nul => 2,
             Self::TooBig => 4,
             Self::LineTooLong => 8,
+            Self::NoStorage => 16,
         }
     }
 }
@@ -142,6 +149,11 @@ impl BodyChecker {
         DataViolation::ALL
             .into_iter()
             .find(|v| self.seen & v.bit() != 0)
+    }
+
+    /// Marks the body as refused for a reason found outside it (e.g. [`DataViolation::NoStorage`]).
+    pub fn refuse(&mut self, violation: DataViolation) {
+        self.flag(violation);
     }
 
     /// Ends the body: a CR at the very end is bare. Returns the worst violation.

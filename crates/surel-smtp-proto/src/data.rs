@@ -133,6 +133,14 @@ impl DataDecoder {
         }
     }
 
+    /// Gives the message up (e.g. no memory for it): stops buffering and frees what was kept,
+    /// while framing goes on to the end of data so the connection stays in step. `Done` then
+    /// reports `violation` unless a worse one was seen.
+    pub fn abandon(&mut self, violation: DataViolation) {
+        self.checker.refuse(violation);
+        self.message = Vec::new();
+    }
+
     /// Octets of message content so far (after un-stuffing), counted even past the size limit.
     pub fn size(&self) -> u64 {
         self.checker.size()
@@ -439,5 +447,23 @@ mod tests {
                 assert_eq!(crate::body::check_body(&dec.into_message(), limits), Ok(()));
             }
         }
+    }
+
+    #[test]
+    fn abandoned_message_is_framed_to_its_end_and_refused() {
+        let mut dec = DataDecoder::new(BodyLimits {
+            max_size: 1000,
+            max_line: 100,
+        });
+        assert_eq!(dec.feed(b"Subject: x\r\n\r\nbody"), DataProgress::NeedMore);
+        dec.abandon(DataViolation::NoStorage);
+        assert_eq!(
+            dec.feed(b" more\r\n.\r\nQUIT\r\n"),
+            DataProgress::Done {
+                consumed: 10,
+                violation: Some(DataViolation::NoStorage)
+            }
+        );
+        assert!(dec.into_message().is_empty());
     }
 }

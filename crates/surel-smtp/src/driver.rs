@@ -6,8 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use surel_net::{Accepted, LimitHit, MaybeTls, Shutdown, TlsAcceptor};
-use surel_smtp_proto::{Command, DataDecoder, DataProgress, Decoded, LineFramer, Reply};
+use surel_net::{Accepted, LimitHit, MaybeTls, Reservation, Shutdown, TlsAcceptor};
+use surel_smtp_proto::{
+    Command, DataDecoder, DataProgress, DataViolation, Decoded, LineFramer, Reply,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::Instrument;
 
@@ -42,6 +44,7 @@ pub async fn run(
         buf: Vec::new(),
         out: Vec::new(),
         framer: LineFramer::new(ctx.limits.command_line),
+        bdat_held: None,
         shutdown,
         ctx: ctx.clone(),
     };
@@ -88,6 +91,8 @@ struct Conn {
     /// Replies not yet written.
     out: Vec<u8>,
     framer: LineFramer,
+    /// The memory held for the BDAT chunks of the current transaction.
+    bdat_held: Option<Reservation>,
     shutdown: Shutdown,
     ctx: Arc<Context>,
 }
@@ -181,11 +186,17 @@ impl Conn {
     async fn read_data(&mut self, session: &mut Session) -> Result<Step, Stop> {
         self.flush().await?;
         let mut decoder = DataDecoder::new(session.data_limits());
+        // Held until the message is stored: its bytes are in memory until then.
+        let mut held = self.ctx.memory.reservation();
         loop {
             match decoder.feed(&self.buf) {
                 DataProgress::NeedMore => {
                     // The decoder keeps what it needs; everything fed is consumed.
                     self.buf.clear();
+                    if decoder.violation().is_none() && !held.grow_to(decoder.size()) {
+                        tracing::warn!(octets = decoder.size(), "memory budget for messages spent");
+                        decoder.abandon(DataViolation::NoStorage);
+                    }
                     self.fill(false).await?;
                 }
                 DataProgress::Done {
@@ -193,6 +204,10 @@ impl Conn {
                     violation,
                 } => {
                     self.buf.drain(..consumed);
+                    // The last piece arrived with the end of data: hold it too.
+                    let violation = violation.or_else(|| {
+                        (!held.grow_to(decoder.size())).then_some(DataViolation::NoStorage)
+                    });
                     let received = match violation {
                         Some(violation) => Err(violation),
                         None => Ok(decoder.into_message()),
@@ -210,7 +225,17 @@ impl Conn {
         size: u64,
         last: bool,
     ) -> Result<Step, Stop> {
-        let plan = session.bdat_begin(size);
+        let mut plan = session.bdat_begin(size);
+        if plan == BdatPlan::Keep {
+            let held = self
+                .bdat_held
+                .get_or_insert_with(|| self.ctx.memory.reservation());
+            if !held.grow_to(held.octets().saturating_add(size)) {
+                tracing::warn!(octets = size, "memory budget for messages spent");
+                session.abandon_transaction();
+                plan = BdatPlan::Discard(Reply::STORAGE_FULL);
+            }
+        }
         let mut remaining = size;
         let mut chunk = Vec::new();
         loop {
@@ -225,10 +250,15 @@ impl Conn {
             }
             self.fill(false).await?;
         }
-        Ok(match plan {
+        let step = match plan {
             BdatPlan::Keep => session.bdat_chunk(&chunk, last).await,
             BdatPlan::Discard(reply) => session.bdat_discarded(reply),
-        })
+        };
+        if last || step.reply.code != 250 {
+            // The message is stored or refused: its chunks are no longer held.
+            self.bdat_held = None;
+        }
+        Ok(step)
     }
 
     /// Reads more input. `between_commands` is true when waiting for a command: then pending

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use surel_config::Limits;
-use surel_ingest::{Arrival, Ingest, Recipient};
+use surel_ingest::{Accepted, Arrival, Ingest, Recipient};
 use surel_message::Protocol;
 use surel_smtp_proto::{
-    BodyLimits, Command, DataViolation, Extension, ForwardPath, MailParams, RcptParams, Reply,
-    ReversePath,
+    BodyLimits, Command, DataViolation, EnhancedCode, Extension, ForwardPath, MailParams,
+    RcptParams, Reply, ReversePath,
 };
 #[cfg(test)]
 use surel_types::Domain;
@@ -25,6 +25,8 @@ pub struct Context {
     pub ingest: Ingest,
     /// STARTTLS is offered (a certificate is loaded).
     pub starttls: bool,
+    /// Memory for message bodies being received, shared with every other session.
+    pub memory: Arc<surel_net::MemoryBudget>,
 }
 
 /// What the driver does after writing a step's reply.
@@ -409,6 +411,10 @@ impl Session {
             (true, false) => Protocol::Esmtp,
             (true, true) => Protocol::Esmtps,
         };
+        let mail_from = match &envelope.from {
+            ReversePath::Null => String::new(),
+            ReversePath::Address(address) => address.to_string(),
+        };
         let arrival = Arrival {
             helo: &helo.name,
             peer: self.peer.ip(),
@@ -416,6 +422,9 @@ impl Session {
             smtputf8: envelope.params.smtputf8,
             tls: self.tls.as_deref(),
             id: &id,
+            mail_from: &mail_from,
+            // Port 25 has no AUTH: everything here is checked. Submission (#5) passes false.
+            check_auth: true,
         };
         let single = match envelope.rcpts.as_slice() {
             [one] => Some(one.to_string()),
@@ -427,12 +436,21 @@ impl Session {
             .accept(&arrival, single.as_deref(), &envelope.accounts, &body)
             .await;
         let reply = match result {
-            Ok(stored) => {
+            Ok(Accepted::Delivered(stored)) => {
                 tracing::info!(
                     id = %id, from = %envelope.from, rcpts = envelope.rcpts.len(),
                     copies = stored.len(), size = body.len(), "delivered"
                 );
                 Reply::queued(&id)
+            }
+            Ok(Accepted::Rejected(why)) => {
+                tracing::info!(id = %id, from = %envelope.from, reason = %why, "rejected by policy");
+                // RFC 7489 §10.3: a DMARC rejection is a 5.7.1 after DATA.
+                Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), why)
+            }
+            Ok(Accepted::Deferred(why)) => {
+                tracing::info!(id = %id, from = %envelope.from, reason = %why, "deferred");
+                Reply::new(451, Some(EnhancedCode::new(4, 7, 0)), why)
             }
             Err(e) => {
                 tracing::error!(id = %id, peer = %self.peer, error = %e, "delivery failed; message not accepted");
@@ -455,6 +473,11 @@ impl Session {
             reply: Reply::READY_FOR_TLS,
             next: Next::StartTls,
         }
+    }
+
+    /// Ends the transaction without storing anything (the driver could not hold the message).
+    pub fn abandon_transaction(&mut self) {
+        self.reset();
     }
 
     fn reset(&mut self) {
@@ -497,6 +520,7 @@ mod tests {
             limits,
             ingest: Ingest::new(store.clone(), "mx.example.com".into()),
             starttls: true,
+            memory: surel_net::MemoryBudget::new(u64::MAX),
         });
         let session = Session::new(ctx, "192.0.2.9:4000".parse().unwrap(), None);
         Fixture {

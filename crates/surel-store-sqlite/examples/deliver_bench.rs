@@ -40,6 +40,7 @@ fn message(index: usize, size: usize) -> NewMessage {
         bytes: Arc::from(bytes),
         internal_date: chrono::Utc::now(),
         flags: Vec::new(),
+        auth_results: None,
     }
 }
 

@@ -365,6 +365,7 @@ mod tests {
             bytes: Arc::from(format!("Subject: {text}\r\n\r\n{text}\r\n").into_bytes()),
             internal_date: chrono::DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap(),
             flags: Vec::new(),
+            auth_results: None,
         }
     }
 

@@ -70,8 +70,9 @@ pub(crate) fn deliver(
          WHERE account = ?1 AND name IN (?2, 'INBOX') ORDER BY name = ?2 DESC LIMIT 1",
     )?;
     let mut insert = conn.prepare_cached(
-        "INSERT INTO messages (mailbox, uid, modseq, flags, keywords, internal_date, size, blob)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO messages
+         (mailbox, uid, modseq, flags, keywords, internal_date, size, blob, auth_results)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let mut done = Done::quiet(Vec::with_capacity(targets.len()));
     for target in targets {
@@ -101,7 +102,8 @@ pub(crate) fn deliver(
             keywords,
             internal_date,
             size,
-            blob.as_str()
+            blob.as_str(),
+            message.auth_results.as_deref()
         ])?;
         let modseq = ModSeq(c.highest_modseq.unsigned_abs());
         done.value.push(Stored {
@@ -123,7 +125,7 @@ pub(crate) fn deliver(
 }
 
 const MESSAGE_COLUMNS: &str =
-    "SELECT uid, modseq, flags, keywords, internal_date, size, blob FROM messages";
+    "SELECT uid, modseq, flags, keywords, internal_date, size, blob, auth_results FROM messages";
 
 fn message_row(row: &Row<'_>) -> rusqlite::Result<MessageMeta> {
     let micros: i64 = row.get(4)?;
@@ -137,6 +139,7 @@ fn message_row(row: &Row<'_>) -> rusqlite::Result<MessageMeta> {
         internal_date,
         size: u64::try_from(row.get::<_, i64>(5)?).map_err(|e| corrupt(5, e))?,
         blob: BlobId::parse(&blob).ok_or_else(|| corrupt(6, BadValue(blob)))?,
+        auth_results: row.get(7)?,
     })
 }
 

@@ -84,6 +84,10 @@ const MIGRATIONS: &[&str] = &[
         parsed BLOB NOT NULL
     ) STRICT;
     ",
+    // 2: inbound authentication results (RFC 8601 value) per delivered copy.
+    "
+    ALTER TABLE messages ADD COLUMN auth_results TEXT;
+    ",
 ];
 
 /// Opens the one writing connection, switches the database to WAL, and migrates the schema.

@@ -47,6 +47,7 @@ pub async fn run(store: &dyn Store) {
     flags(store).await;
     expunge(store).await;
     change_feed(store).await;
+    auth_results(store).await;
 }
 
 async fn domains(store: &dyn Store) {
@@ -953,6 +954,7 @@ fn message(text: &str) -> NewMessage {
         bytes: Arc::from(bytes),
         internal_date,
         flags: Vec::new(),
+        auth_results: None,
     }
 }
 
@@ -961,6 +963,30 @@ fn in_domain(aliases: Vec<Alias>, domain: &Domain) -> Vec<Alias> {
         .into_iter()
         .filter(|a| a.source.domain() == domain)
         .collect()
+}
+
+/// Authentication results given at delivery come back with the message; none stays none.
+async fn auth_results(store: &dyn Store) {
+    let gina = new_account(store, "gina@authres.test").await;
+    let inbox = mailbox(store, gina, "INBOX").await;
+    let mut checked = message("checked");
+    checked.auth_results = Some("mx.authres.test;\r\n\tspf=pass smtp.mailfrom=a@b.test".into());
+    let stored = ok(
+        store
+            .deliver(checked.clone(), &[target(gina, "INBOX")])
+            .await,
+        "deliver",
+    );
+    let meta = message_meta(store, inbox.id, stored[0].uid).await;
+    assert_eq!(meta.auth_results, checked.auth_results, "kept as given");
+    let stored = ok(
+        store
+            .deliver(message("unchecked"), &[target(gina, "INBOX")])
+            .await,
+        "deliver",
+    );
+    let meta = message_meta(store, inbox.id, stored[0].uid).await;
+    assert_eq!(meta.auth_results, None);
 }
 
 /// Adds an account (and its domain, if new) and returns its id.

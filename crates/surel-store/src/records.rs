@@ -163,6 +163,9 @@ pub struct NewMessage {
     pub internal_date: DateTime<Utc>,
     /// Flags it starts with.
     pub flags: Vec<Flag>,
+    /// The Authentication-Results value we wrote (RFC 8601), kept so readers need not re-parse
+    /// or re-verify; `None` for mail that was not checked (submission, APPEND).
+    pub auth_results: Option<String>,
 }
 
 /// Where one copy of a delivered message goes.
@@ -202,4 +205,6 @@ pub struct MessageMeta {
     pub size: u64,
     /// Where its bytes are.
     pub blob: BlobId,
+    /// The Authentication-Results value recorded at delivery, if the message was checked.
+    pub auth_results: Option<String>,
 }

@@ -14,13 +14,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use surel_config::Config;
-use surel_net::{ConnectionLimiter, Listener};
+use surel_net::{ConnectionLimiter, Listener, MemoryBudget};
 use surel_store::Store;
 use surel_store_sqlite::SqliteStore;
 use surel_types::{Address, Domain, Secret};
 use tokio_util::task::TaskTracker;
 
 pub use surel_net::{Shutdown, ShutdownTrigger};
+
+mod services;
 
 /// How long in-flight sessions may take to finish after shutdown was asked for.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -33,6 +35,13 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         SqliteStore::open(&config.data_dir)
             .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?,
     );
+    anyhow::ensure!(
+        config.limits.inflight_memory >= config.limits.message_size,
+        "limits.inflight_memory ({}) is smaller than limits.message_size ({}): large messages \
+         could never be received",
+        config.limits.inflight_memory,
+        config.limits.message_size
+    );
     let (tls, tls_what) = surel_net::tls::acceptor(&config).context("cannot set up TLS")?;
     let tracker = TaskTracker::new();
     let mut summary = vec![
@@ -43,8 +52,10 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let smtp = Arc::new(surel_smtp::Context {
         hostname: config.hostname.clone(),
         limits: config.limits.clone(),
-        ingest: surel_ingest::Ingest::new(store.clone() as Arc<dyn Store>, config.hostname.clone()),
+        ingest: surel_ingest::Ingest::new(store.clone() as Arc<dyn Store>, config.hostname.clone())
+            .with_auth(auth_checks(&config)?),
         starttls: true,
+        memory: MemoryBudget::new(config.limits.inflight_memory),
     });
     let limiter = Arc::new(ConnectionLimiter::new(
         config.limits.connections,
@@ -58,13 +69,12 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
             surel_smtp::driver::run(ctx.clone(), Some(tls.clone()), accepted, stop.clone())
         });
     }
+    summary.extend(services::start_pop3(&config, store.clone(), &tls, &tracker, &shutdown).await?);
     let not_yet = [
         ("submission", &config.listen.submission),
         ("submissions", &config.listen.submissions),
         ("imap", &config.listen.imap),
         ("imaps", &config.listen.imaps),
-        ("pop3", &config.listen.pop3),
-        ("pop3s", &config.listen.pop3s),
         ("http", &config.listen.http),
         ("https", &config.listen.https),
     ];
@@ -111,6 +121,17 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The inbound SPF/DKIM/DMARC checks over the configured resolvers (`[dns]`, `[auth]`).
+fn auth_checks(config: &Config) -> anyhow::Result<surel_ingest::AuthChecks> {
+    let dns = surel_dns::Resolver::new(&config.dns.nameservers, &surel_dns::Options::default())
+        .context("cannot set up the DNS resolver")?;
+    Ok(surel_ingest::AuthChecks {
+        authenticator: Arc::new(surel_auth::Authenticator::new(&dns, &config.hostname)),
+        dmarc_policy: config.auth.dmarc_policy,
+        temperror: config.auth.temperror,
+    })
 }
 
 /// On a fresh zero-config start: makes the domain `localhost` and the account `demo@localhost`,

@@ -516,3 +516,45 @@ fn many_short_connections_in_parallel_all_get_served() {
         server.logs()
     );
 }
+
+/// Messages being received share one memory budget: while one client holds most of it, another
+/// client's message gets a temporary `452 4.3.1` (and is not stored) instead of the server
+/// running out of memory; the first message still completes.
+#[test]
+fn memory_budget_for_messages_in_transit_defers_with_452() {
+    let server = server_with(
+        "message_size = \"100KiB\"\ninflight_memory = \"100KiB\"",
+        &["alice@local.test"],
+    );
+    let mut holder = server.smtp_ehlo();
+    holder.cmd("MAIL FROM:<big@example.org>", "250");
+    holder.cmd("RCPT TO:<alice@local.test>", "250");
+    holder.cmd("DATA", "354");
+    let big = big_message(80 * 1024);
+    // Everything but the end of data: the server holds these octets until the message ends.
+    holder.send(&big);
+
+    let small = big_message(40 * 1024);
+    let mut other = server.smtp_ehlo();
+    let deadline = Instant::now() + WAIT;
+    let deferred = loop {
+        let reply = other.send_mail("other@example.org", &["alice@local.test"], &small);
+        if reply.matches("452 4.3.1") {
+            break reply;
+        }
+        // The server had not read the first client's octets yet; this one was stored. Try again.
+        assert!(reply.matches("250"), "{}", other.transcript());
+        assert!(Instant::now() < deadline, "never deferred:\n{}", other.transcript());
+        pause(Duration::from_millis(50));
+    };
+    assert!(deferred.text().contains("storage"), "{}", deferred.text());
+    let stored_before = server.inbox("alice@local.test").len();
+
+    holder.send(b".\r\n");
+    holder.expect("250");
+    let inbox = server.inbox("alice@local.test");
+    assert_eq!(inbox.len(), stored_before + 1, "the held message completes");
+    assert_delivered(inbox.last().expect("stored"), &big);
+    // With the budget free again, the other client gets through.
+    assert!(other.send_mail("other@example.org", &["alice@local.test"], &small).matches("250"));
+}

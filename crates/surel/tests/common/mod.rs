@@ -1023,3 +1023,111 @@ impl RawSmtp {
             .push_str(&format!("C: {}{more}\n", shown.escape_ascii()));
     }
 }
+
+/// An in-process test DNS server (surel-dns) on a runtime of its own, for `[dns] nameservers`.
+pub struct TestZone {
+    /// The server; dropped before the runtime that drives it.
+    pub dns: surel_dns::test_server::TestDns,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl TestZone {
+    /// Serves `zone` on 127.0.0.1 until dropped.
+    pub fn start(zone: surel_dns::test_server::Zone) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let dns = runtime
+            .block_on(surel_dns::test_server::TestDns::start(zone))
+            .expect("start the test DNS server");
+        TestZone {
+            dns,
+            _runtime: runtime,
+        }
+    }
+
+    /// The config table pointing surel at this server.
+    pub fn toml(&self) -> String {
+        format!("[dns]\nnameservers = [\"{}\"]\n", self.dns.addr())
+    }
+}
+
+/// Every message in mailbox `mailbox` of `address` at `data_dir`, ascending by UID, with the
+/// Authentication-Results value the store kept for it.
+pub fn mailbox_in(data_dir: &Path, address: &str, mailbox: &str) -> Vec<(Vec<u8>, Option<String>)> {
+    let data_dir = data_dir.to_path_buf();
+    let address = Address::parse(address).unwrap_or_else(|e| panic!("bad address {address}: {e}"));
+    let name = MailboxName::parse(mailbox).expect("mailbox name");
+    block_on(async move {
+        let store = SqliteStore::open(&data_dir).expect("open the store");
+        let account = store
+            .account(&address)
+            .await
+            .expect("look up the account")
+            .unwrap_or_else(|| panic!("no account {address}"));
+        let Some(found) = store.mailbox(account.id, &name).await.expect("mailbox") else {
+            return Vec::new();
+        };
+        let mut messages = Vec::new();
+        for meta in store.messages(found.id).await.expect("list") {
+            let bytes = store.read_blob(&meta.blob).await.expect("read a message");
+            messages.push((bytes, meta.auth_results));
+        }
+        messages
+    })
+}
+
+/// Creates mailbox `mailbox` for `address` in the store at `data_dir`.
+pub fn create_mailbox_in(data_dir: &Path, address: &str, mailbox: &str) {
+    let data_dir = data_dir.to_path_buf();
+    let address = Address::parse(address).unwrap_or_else(|e| panic!("bad address {address}: {e}"));
+    let name = MailboxName::parse(mailbox).expect("mailbox name");
+    block_on(async move {
+        let store = SqliteStore::open(&data_dir).expect("open the store");
+        let account = store
+            .account(&address)
+            .await
+            .expect("look up the account")
+            .unwrap_or_else(|| panic!("no account {address}"));
+        store
+            .create_mailbox(account.id, &name, None)
+            .await
+            .expect("create the mailbox");
+    });
+}
+
+// ---- more listeners (POP3, …) ----
+
+impl TestServer {
+    /// Like [`TestServer::start`], with POP3 (STLS) and POP3S also on 127.0.0.1:0.
+    pub fn start_pop3(extra_toml: &str) -> Self {
+        let mut server = Self::configure(extra_toml);
+        server.enable_listener("pop3");
+        server.enable_listener("pop3s");
+        server.spawn();
+        server
+    }
+
+    /// Turns on `service` (`pop3`, `imaps`, …) on 127.0.0.1:0 in the config; call before
+    /// [`TestServer::spawn`].
+    pub fn enable_listener(&self, service: &str) {
+        let config = std::fs::read_to_string(&self.config_path).expect("read config");
+        let off = format!("\n{service} = []\n");
+        assert!(config.contains(&off), "no `{service} = []` in the config");
+        let on = format!("\n{service} = [\"127.0.0.1:0\"]\n");
+        std::fs::write(&self.config_path, config.replacen(&off, &on, 1)).expect("write config");
+    }
+
+    /// The address of the running server's first `surel: SERVICE listening on ADDR` line.
+    pub fn listening_on(&self, service: &str) -> SocketAddr {
+        let log = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+        let prefix = format!("[stdout] surel: {service} listening on ");
+        log.lines()
+            .filter_map(|line| line.strip_prefix(&prefix))
+            .filter_map(|addr| addr.trim().parse().ok())
+            .next_back()
+            .unwrap_or_else(|| panic!("no `{service} listening on` line\n{}", self.logs()))
+    }
+}
