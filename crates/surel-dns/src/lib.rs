@@ -229,5 +229,9 @@ mod tests {
         resolver.txt("cached.example.test").await.unwrap();
         resolver.txt("cached.example.test").await.unwrap();
         assert_eq!(dns.queries(), 1, "the second lookup came from the cache");
+        // Negative answers are cached too (RFC 2308), for the SOA minimum.
+        let _ = resolver.txt("missing.example.test").await;
+        let _ = resolver.txt("missing.example.test").await;
+        assert_eq!(dns.queries(), 2, "the NXDOMAIN came from the cache");
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use hickory_server::Server;
 use hickory_server::net::runtime::Time;
 use hickory_server::proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
-use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
+use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, TXT};
 use hickory_server::proto::rr::{Name, RData, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
@@ -195,6 +195,12 @@ fn fqdn(name: &str) -> Option<Name> {
     Name::from_ascii(&name).ok()
 }
 
+/// The SOA sent with NXDOMAIN/NODATA, owned by the root so it covers every name.
+fn negative_soa(ttl: u32) -> Record {
+    let soa = SOA::new(Name::root(), Name::root(), 1, 3600, 600, 86400, ttl);
+    Record::from_rdata(Name::root(), ttl, RData::SOA(soa))
+}
+
 struct Handler {
     zone: Arc<RwLock<Zone>>,
     queries: Arc<AtomicUsize>,
@@ -232,8 +238,13 @@ impl RequestHandler for Handler {
         };
         metadata.authoritative = true;
         metadata.response_code = code;
+        // RFC 2308 §3: a negative answer carries an SOA whose minimum is its cache time.
+        let soa = match (records.is_empty(), self.zone.read()) {
+            (true, Ok(zone)) => vec![negative_soa(zone.ttl)],
+            _ => Vec::new(),
+        };
         let builder = MessageResponseBuilder::from_message_request(request);
-        let response = builder.build(metadata, records.iter(), [], [], []);
+        let response = builder.build(metadata, records.iter(), [], soa.iter(), []);
         match response_handle.send_response(response).await {
             Ok(info) => info,
             Err(_) => failed(metadata),

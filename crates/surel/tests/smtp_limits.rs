@@ -544,7 +544,11 @@ fn memory_budget_for_messages_in_transit_defers_with_452() {
         }
         // The server had not read the first client's octets yet; this one was stored. Try again.
         assert!(reply.matches("250"), "{}", other.transcript());
-        assert!(Instant::now() < deadline, "never deferred:\n{}", other.transcript());
+        assert!(
+            Instant::now() < deadline,
+            "never deferred:\n{}",
+            other.transcript()
+        );
         pause(Duration::from_millis(50));
     };
     assert!(deferred.text().contains("storage"), "{}", deferred.text());
@@ -556,5 +560,9 @@ fn memory_budget_for_messages_in_transit_defers_with_452() {
     assert_eq!(inbox.len(), stored_before + 1, "the held message completes");
     assert_delivered(inbox.last().expect("stored"), &big);
     // With the budget free again, the other client gets through.
-    assert!(other.send_mail("other@example.org", &["alice@local.test"], &small).matches("250"));
+    assert!(
+        other
+            .send_mail("other@example.org", &["alice@local.test"], &small)
+            .matches("250")
+    );
 }

@@ -69,6 +69,13 @@ impl TestServer {
             .expect("temp dir");
         let data_dir = dir.path().join("data");
         let config_path = dir.path().join("surel.toml");
+        // Tests never ask the machine's resolver: without a zone of their own they get an
+        // empty one, so every SPF/DKIM/DMARC lookup is answered at once, the same everywhere.
+        let dns = if extra_toml.contains("[dns]") {
+            String::new()
+        } else {
+            empty_zone().toml()
+        };
         let config = format!(
             "hostname = \"{HOSTNAME}\"\n\
              data_dir = {data_dir:?}\n\
@@ -84,6 +91,7 @@ impl TestServer {
              http = []\n\
              https = []\n\
              \n\
+             {dns}\n\
              {extra_toml}\n",
             data_dir = data_dir.to_str().expect("temp dir path is UTF-8"),
         );
@@ -1022,6 +1030,12 @@ impl RawSmtp {
         self.transcript
             .push_str(&format!("C: {}{more}\n", shown.escape_ascii()));
     }
+}
+
+/// The DNS server of tests that bring no zone: knows no name at all.
+pub fn empty_zone() -> &'static TestZone {
+    static EMPTY: std::sync::OnceLock<TestZone> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| TestZone::start(surel_dns::test_server::Zone::new()))
 }
 
 /// An in-process test DNS server (surel-dns) on a runtime of its own, for `[dns] nameservers`.
