@@ -88,6 +88,17 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE messages ADD COLUMN auth_results TEXT;
     ",
+    // 3: DKIM signing keys, one row per (domain, selector); the private key as PKCS#8 PEM.
+    "
+    CREATE TABLE dkim_keys (
+        domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,
+        selector TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        private_key TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (domain, selector)
+    ) STRICT;
+    ",
 ];
 
 /// Opens the one writing connection, switches the database to WAL, and migrates the schema.
