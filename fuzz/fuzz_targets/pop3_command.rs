@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(sasl::SaslResponse::Data(bytes)) = sasl::parse_response(input) {
         let _ = sasl::decode_plain(&bytes);
-        assert_eq!(sasl::decode_base64(sasl::encode_base64(&bytes).as_bytes()), Ok(bytes));
+        assert_eq!(
+            sasl::decode_base64(sasl::encode_base64(&bytes).as_bytes()),
+            Ok(bytes)
+        );
     }
 
     // A driver loop over the input arriving in pieces of varying size.
@@ -54,7 +57,9 @@ fuzz_target!(|data: &[u8]| {
     let mut unstuffed = 0u64;
     for line in body.split_inclusive(|&b| b == b'\n') {
         assert!(line.ends_with(b"\r\n"));
-        assert!(!line[..line.len() - 2].contains(&b'\r') && !line[..line.len() - 2].contains(&b'\n'));
+        assert!(
+            !line[..line.len() - 2].contains(&b'\r') && !line[..line.len() - 2].contains(&b'\n')
+        );
         if line.first() == Some(&b'.') {
             assert!(line.get(1) == Some(&b'.'));
             unstuffed += line.len() as u64 - 1;

@@ -50,7 +50,7 @@ pub fn decode_base64(text: &[u8]) -> Result<Vec<u8>, SaslError> {
             _ => return None,
         } as u32)
     }
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return Err(SaslError::Base64);
     }
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
