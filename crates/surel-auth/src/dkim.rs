@@ -1,4 +1,13 @@
-//! DKIM verification (RFC 6376; Ed25519 per RFC 8463) of every signature on a message.
+//! DKIM (RFC 6376; Ed25519 per RFC 8463): verification of every signature on a message (here),
+//! signing of outgoing mail (`sign`), and key pairs (`keys`).
+
+mod keys;
+mod sign;
+
+pub use keys::{
+    DkimKeyError, DkimKeyType, GeneratedKey, generate_key, public_record, selectors_for_pair,
+};
+pub use sign::{DkimSignError, DkimSigner, SIGNED_HEADERS, trim_blank_tail};
 
 use mail_auth::common::crypto::Algorithm;
 use mail_auth::common::verify::{DomainKey, VerifySignature};

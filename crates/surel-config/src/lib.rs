@@ -132,6 +132,9 @@ pub struct Queue {
     pub delivery_port: u16,
     /// The local IP outbound delivery connects from; `None`: the OS picks.
     pub source_address: Option<IpAddr>,
+    /// How often the delivery worker looks for due entries besides being woken (entries written
+    /// by another process, retries coming due).
+    pub poll_interval: Duration,
 }
 
 /// Caps that keep one client or one message from taking the server down (DESIGN §4).
@@ -225,6 +228,7 @@ impl Default for Queue {
             delay_warning: Duration::from_secs(4 * 3600),
             delivery_port: 25,
             source_address: None,
+            poll_interval: Duration::from_secs(30),
         }
     }
 }
@@ -331,6 +335,9 @@ impl Config {
             t.read("delivery_port", &mut q.delivery_port, Value::port)?;
             t.read("source_address", &mut q.source_address, |v| {
                 v.ip().map(Some)
+            })?;
+            t.read("poll_interval", &mut q.poll_interval, |v| {
+                v.duration(positive)
             })?;
             t.finish()?;
         }
@@ -503,6 +510,7 @@ recipients = 100
                 delay_warning: Duration::from_secs(14_400),
                 delivery_port: 25,
                 source_address: Some("192.0.2.25".parse().unwrap()),
+                poll_interval: Duration::from_secs(30),
             }
         );
         assert_eq!(c.limits.message_size, 52_428_800);

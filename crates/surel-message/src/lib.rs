@@ -1,7 +1,8 @@
 //! RFC 5322 / MIME message handling: header edits and the trace headers surel adds.
 //!
 //! Owns: building `Received` (RFC 5321 §4.4), `Authentication-Results` (RFC 8601) and
-//! `Received-SPF`, removing forged Authentication-Results, and later DSNs and MIME structure.
+//! `Received-SPF`, removing forged Authentication-Results, delivery status notifications (RFC 3464,
+//! `dsn`), and later MIME structure.
 //! Must not: do I/O, know the store, or trust any text it is given: every value taken from a
 //! client is cleaned before it is written into a header.
 
@@ -9,9 +10,11 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod auth_results;
+mod dsn;
 mod received;
 
 pub use auth_results::{AuthenticationResults, MethodResult, ReceivedSpf, remove_auth_results};
+pub use dsn::{Dsn, DsnAction, DsnRecipient};
 pub use received::{Protocol, Received};
 
 /// The RFC 5322 §3.3 date-time of `at`, e.g. `Sat, 28 Nov 2026 03:42:30 +0000`.

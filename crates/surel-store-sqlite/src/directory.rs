@@ -15,7 +15,7 @@ fn domain_exists(conn: &Connection, domain: &Domain) -> Result<bool> {
     Ok(stmt.query_row([domain.as_str()], |row| row.get(0))?)
 }
 
-fn require_domain(conn: &Connection, domain: &Domain) -> Result<()> {
+pub(crate) fn require_domain(conn: &Connection, domain: &Domain) -> Result<()> {
     if domain_exists(conn, domain)? {
         Ok(())
     } else {

@@ -1,4 +1,4 @@
-//! Garbage collection of blob files no message references.
+//! Garbage collection of blob files no message and no queue entry references.
 //!
 //! Why it is safe while mail arrives: a blob is deleted only by the writer, inside a write
 //! transaction, after checking that no message (committed, or earlier in the same transaction)
@@ -28,8 +28,11 @@ pub(crate) fn collect(
     blobs: &BlobDir,
     candidates: &[BlobId],
 ) -> Result<Done<usize>> {
-    let mut referenced =
-        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE blob = ?1)")?;
+    // A queued message's blob is as referenced as a stored one's: the queue still has to send it.
+    let mut referenced = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE blob = ?1)
+             OR EXISTS (SELECT 1 FROM queue WHERE blob = ?1)",
+    )?;
     let mut uncache = conn.prepare_cached("DELETE FROM blob_cache WHERE blob = ?1")?;
     let mut removed = 0;
     for id in candidates {

@@ -25,11 +25,13 @@
 
 mod blobs;
 mod directory;
+mod dkim;
 mod error;
 mod flags;
 mod gc;
 mod mailboxes;
 mod messages;
+mod queue;
 mod schema;
 mod writer;
 
@@ -39,8 +41,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::Connection;
 use surel_store::{
-    Account, Alias, AliasSource, Change, ChangeHub, DeliveryTarget, Flag, FlagOp, Lookup, Mailbox,
-    MessageMeta, NewMessage, Store, StoreError, StoreResult, Stored,
+    Account, Alias, AliasSource, Change, ChangeHub, DeliveryTarget, DkimKey, Flag, FlagOp, Lookup,
+    Mailbox, MessageMeta, NewMessage, QueueEntry, QueueId, QueueRecipient, QueueTarget,
+    QueuedMessage, Store, StoreError, StoreResult, Stored,
 };
 use surel_types::{AccountId, Address, BlobId, Domain, MailboxId, MailboxName, SpecialUse, Uid};
 
@@ -258,6 +261,23 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn add_dkim_key(&self, key: &DkimKey) -> StoreResult<()> {
+        let key = key.clone();
+        self.write(move |conn| Ok(Done::quiet(dkim::add(conn, &key)?)))
+            .await
+    }
+
+    async fn dkim_keys(&self, domain: &Domain) -> StoreResult<Vec<DkimKey>> {
+        let domain = domain.clone();
+        self.read(move |conn| dkim::list(conn, &domain)).await
+    }
+
+    async fn remove_dkim_key(&self, domain: &Domain, selector: &str) -> StoreResult<()> {
+        let (domain, selector) = (domain.clone(), selector.to_string());
+        self.write(move |conn| Ok(Done::quiet(dkim::remove(conn, &domain, &selector)?)))
+            .await
+    }
+
     async fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<Mailbox>> {
         self.read(move |conn| mailboxes::list(conn, account)).await
     }
@@ -344,6 +364,69 @@ impl Store for SqliteStore {
         let uids = uids.to_vec();
         self.write(move |conn| messages::expunge(conn, mailbox, &uids))
             .await
+    }
+
+    async fn enqueue(&self, message: QueuedMessage) -> StoreResult<QueueId> {
+        if message.recipients.is_empty() {
+            return Err(StoreError::Invalid(
+                "a queued message needs a recipient".into(),
+            ));
+        }
+        let (blobs, bytes) = (self.inner.blobs.clone(), message.bytes.clone());
+        // As in `deliver`: the bytes are durable before the writer commits what names them.
+        let blob = tokio::task::spawn_blocking(move || blobs.store(&bytes))
+            .await
+            .map_err(StoreError::backend)??;
+        let blobs = self.inner.blobs.clone();
+        self.write(move |conn| queue::enqueue(conn, &blobs, &blob, &message))
+            .await
+    }
+
+    async fn lease_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+        lease_for: std::time::Duration,
+    ) -> StoreResult<Vec<QueueEntry>> {
+        self.write(move |conn| queue::lease_due(conn, now, limit, lease_for))
+            .await
+    }
+
+    async fn record_attempt(
+        &self,
+        id: QueueId,
+        recipients: &[QueueRecipient],
+        delay_warned: bool,
+    ) -> StoreResult<()> {
+        let recipients = recipients.to_vec();
+        self.write(move |conn| queue::record_attempt(conn, id, &recipients, delay_warned))
+            .await
+    }
+
+    async fn queue_entries(&self) -> StoreResult<Vec<QueueEntry>> {
+        self.read(queue::list).await
+    }
+
+    async fn queue_entries_from(&self, sender: &Address) -> StoreResult<Vec<QueueEntry>> {
+        let sender = sender.clone();
+        self.read(move |conn| queue::list_from(conn, &sender)).await
+    }
+
+    async fn queue_entry(&self, id: QueueId) -> StoreResult<Option<QueueEntry>> {
+        self.read(move |conn| queue::entry(conn, id)).await
+    }
+
+    async fn retry_now(
+        &self,
+        target: QueueTarget,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<usize> {
+        self.write(move |conn| queue::retry_now(conn, target, now))
+            .await
+    }
+
+    async fn drop_entry(&self, id: QueueId) -> StoreResult<QueueEntry> {
+        self.write(move |conn| queue::drop_entry(conn, id)).await
     }
 
     fn changes(&self, account: AccountId) -> tokio::sync::broadcast::Receiver<Change> {

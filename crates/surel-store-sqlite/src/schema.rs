@@ -99,6 +99,38 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (domain, selector)
     ) STRICT;
     ",
+    // 4: the outbound queue (DESIGN §1): one row per queued message, one per recipient.
+    "
+    CREATE TABLE queue (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,       -- AUTOINCREMENT: queue ids are never reused
+        sender TEXT,                                -- envelope sender as given; NULL is <>
+        sender_key TEXT,                            -- lowercase sender, for an account's queue
+        account INTEGER,                            -- submitting account, if any (no FK: the
+                                                    -- mail still goes if the account is deleted)
+        blob TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        arrival INTEGER NOT NULL,                   -- microseconds since the Unix epoch, UTC
+        delay_warned INTEGER NOT NULL DEFAULT 0,    -- the delay DSN went out
+        leased_until INTEGER                        -- NULL: free; else held by a worker until then
+    ) STRICT;
+    CREATE INDEX queue_blob ON queue(blob);
+    CREATE INDEX queue_sender ON queue(sender_key);
+
+    CREATE TABLE queue_recipients (
+        entry INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,                  -- keeps the recipients in the order given
+        address TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL,
+        next_attempt INTEGER NOT NULL,              -- microseconds since the Unix epoch, UTC
+        last_attempt INTEGER,
+        last_error TEXT,
+        status TEXT,                                -- RFC 3463 x.y.z of the last outcome
+        remote_mta TEXT,
+        PRIMARY KEY (entry, position)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX queue_recipients_due ON queue_recipients(state, next_attempt);
+    ",
 ];
 
 /// Opens the one writing connection, switches the database to WAL, and migrates the schema.

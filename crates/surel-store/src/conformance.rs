@@ -14,6 +14,8 @@
 //! - Delivered bytes are stored once per content: equal bytes get equal blob ids.
 //! - Flags come back sorted as [`Flag`] orders them; INTERNALDATE keeps at least whole seconds.
 //! - Each committed change reaches the feed of its own account, and of no other.
+//! - The outbound queue's choices are listed in the `queue` submodule.
+//! - DKIM keys: the `dkim` submodule.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -26,6 +28,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use surel_types::{AccountId, Address, BlobId, Domain, MailboxId, MailboxName, SpecialUse, Uid};
 use tokio::sync::broadcast;
+
+mod dkim;
+mod queue;
 
 use crate::{
     Alias, AliasSource, Change, ChangeKind, DeliveryTarget, Flag, FlagOp, Lookup, Mailbox,
@@ -48,6 +53,8 @@ pub async fn run(store: &dyn Store) {
     expunge(store).await;
     change_feed(store).await;
     auth_results(store).await;
+    queue::run(store).await;
+    dkim::run(store).await;
 }
 
 async fn domains(store: &dyn Store) {

@@ -17,9 +17,11 @@
 pub mod changes;
 pub mod conformance;
 pub mod password;
+mod queue;
 mod records;
 
 pub use changes::{Change, ChangeHub, ChangeKind};
+pub use queue::*;
 pub use records::*;
 
 use async_trait::async_trait;
@@ -93,6 +95,17 @@ pub trait Store: Send + Sync + 'static {
     /// logic here; the router applies those rules.
     async fn lookup(&self, source: &AliasSource) -> StoreResult<Option<Lookup>>;
 
+    // ---- DKIM keys ----
+    /// Keeps a DKIM signing key of a local domain. `NotFound` names the domain if it is not
+    /// local; `Exists` names the selector if the domain has a key by that name already (selectors
+    /// compare case-insensitively, as DNS names do). Removing the domain removes its keys.
+    async fn add_dkim_key(&self, key: &DkimKey) -> StoreResult<()>;
+    /// Every DKIM key of a domain, newest first (equal times by selector); empty for a domain
+    /// without keys or that is not local.
+    async fn dkim_keys(&self, domain: &Domain) -> StoreResult<Vec<DkimKey>>;
+    /// Removes one DKIM key; `NotFound` names the selector if the domain has no such key.
+    async fn remove_dkim_key(&self, domain: &Domain, selector: &str) -> StoreResult<()>;
+
     // ---- mailboxes ----
     /// Every mailbox of an account, sorted by name.
     async fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<Mailbox>>;
@@ -129,6 +142,47 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<MessageMeta>>;
     /// Removes the given UIDs from a mailbox; returns the UIDs that were removed.
     async fn expunge(&self, mailbox: MailboxId, uids: &[Uid]) -> StoreResult<Vec<Uid>>;
+
+    // ---- outbound queue ----
+    /// Puts a message with remote recipients into the outbound queue: the bytes as a blob (as
+    /// [`Store::deliver`] does), the entry and one pending recipient each, due at `arrival`.
+    /// Returns only when durable. `Invalid` without recipients.
+    async fn enqueue(&self, message: QueuedMessage) -> StoreResult<QueueId>;
+    /// Leases up to `limit` entries that have a pending recipient due at or before `now` and are
+    /// not leased (or whose lease ran out), oldest due first; each stays leased until
+    /// `now + lease_for`, so a worker that crashes leaves them to be leased again later.
+    async fn lease_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+        lease_for: std::time::Duration,
+    ) -> StoreResult<Vec<QueueEntry>>;
+    /// Records the outcome of an attempt: `recipients` is the entry's full recipient list in its
+    /// order, with each one's new state; `delay_warned` marks that the delay DSN went out. Frees
+    /// the lease. An entry left without a pending recipient is removed (its blob becomes
+    /// collectable). Callers record an outcome before acting on it (sending a DSN).
+    async fn record_attempt(
+        &self,
+        id: QueueId,
+        recipients: &[QueueRecipient],
+        delay_warned: bool,
+    ) -> StoreResult<()>;
+    /// Every queue entry, by id.
+    async fn queue_entries(&self) -> StoreResult<Vec<QueueEntry>>;
+    /// The queue entries whose envelope sender is `sender` (case-insensitive local part), by id:
+    /// "my mail still in the queue" (DESIGN §6).
+    async fn queue_entries_from(&self, sender: &Address) -> StoreResult<Vec<QueueEntry>>;
+    /// One queue entry, if it exists.
+    async fn queue_entry(&self, id: QueueId) -> StoreResult<Option<QueueEntry>>;
+    /// Makes the pending recipients of the target due at `now`; returns how many entries that
+    /// touched. `NotFound` for a missing single entry.
+    async fn retry_now(
+        &self,
+        target: QueueTarget,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<usize>;
+    /// Removes an entry whatever its state and returns it as it was. `NotFound` if missing.
+    async fn drop_entry(&self, id: QueueId) -> StoreResult<QueueEntry>;
 
     // ---- changes ----
     /// A live feed of this account's changes from now on (for IMAP IDLE and friends).

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use surel_types::{
-    AccountId, Address, BlobId, Domain, MailboxId, MailboxName, ModSeq, SpecialUse, Uid,
+    AccountId, Address, BlobId, Domain, MailboxId, MailboxName, ModSeq, Secret, SpecialUse, Uid,
 };
 
 /// An account as the store keeps it.
@@ -207,4 +207,54 @@ pub struct MessageMeta {
     pub blob: BlobId,
     /// The Authentication-Results value recorded at delivery, if the message was checked.
     pub auth_results: Option<String>,
+}
+
+/// The signing algorithm of a DKIM key (RFC 6376 §3.3; Ed25519 per RFC 8463 §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DkimAlgorithm {
+    /// `rsa-sha256` (RFC 6376 §3.3.1).
+    RsaSha256,
+    /// `ed25519-sha256` (RFC 8463 §3).
+    Ed25519Sha256,
+}
+
+impl DkimAlgorithm {
+    /// Its `a=` tag value, also how the store keeps it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DkimAlgorithm::RsaSha256 => "rsa-sha256",
+            DkimAlgorithm::Ed25519Sha256 => "ed25519-sha256",
+        }
+    }
+
+    /// The inverse of [`DkimAlgorithm::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "rsa-sha256" => Some(DkimAlgorithm::RsaSha256),
+            "ed25519-sha256" => Some(DkimAlgorithm::Ed25519Sha256),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DkimAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A DKIM signing key of a local domain; its public half is published at
+/// `SELECTOR._domainkey.DOMAIN` (RFC 6376 §3.6.2.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DkimKey {
+    /// The signing domain (`d=`).
+    pub domain: Domain,
+    /// The selector (`s=`): a DNS label, unique within the domain (compared case-insensitively).
+    pub selector: String,
+    /// What kind of key it is.
+    pub algorithm: DkimAlgorithm,
+    /// The private key, PKCS#8 in PEM form; the store keeps it as given and never parses it.
+    pub private_key: Secret<String>,
+    /// When it was made; keys are listed newest first.
+    pub created: DateTime<Utc>,
 }

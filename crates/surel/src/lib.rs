@@ -106,6 +106,9 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         }
     });
 
+    let outbound = surel_queue::Outbound::new(store.clone() as Arc<dyn Store>);
+    spawn_queue(&config, outbound, &tracker, &shutdown)?;
+
     let mut stop = shutdown.clone();
     stop.wait().await;
     tracing::info!(
@@ -120,6 +123,25 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::warn!("sessions still running after {SHUTDOWN_GRACE:?}; stopping anyway");
     }
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Starts the outbound delivery worker (DESIGN §1). `outbound` is the handle that queues mail
+/// and wakes the worker; the submission path gets it through `surel-ingest`.
+fn spawn_queue(
+    config: &Config,
+    outbound: surel_queue::Outbound,
+    tracker: &TaskTracker,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    let dns = surel_dns::Resolver::new(&config.dns.nameservers, &surel_dns::Options::default())
+        .context("cannot set up the DNS resolver for delivery")?;
+    let settings = surel_queue::Settings::from_config(config);
+    let worker =
+        surel_queue::Worker::new(outbound, dns, Arc::new(surel_queue::SystemClock), settings)
+            .context("cannot set up the delivery client's TLS")?;
+    let mut stop = shutdown.clone();
+    tracker.spawn(async move { worker.run(async move { stop.wait().await }).await });
     Ok(())
 }
 

@@ -1,19 +1,24 @@
-//! `surel domain add | list | del`
+//! `surel domain add | list | del`; a new domain gets its DKIM key pair here.
 
 use anyhow::{Context, Result, bail};
 use surel_store::{Store, StoreError};
 
-use super::{DomainCommand, parse_domain};
+use super::{DomainCommand, dkim, parse_domain};
 
 pub async fn run(store: &dyn Store, command: DomainCommand) -> Result<()> {
     match command {
         DomainCommand::Add { domain } => {
             let domain = parse_domain(&domain)?;
             match store.add_domain(&domain).await {
-                Ok(()) => Ok(()),
+                Ok(()) => {}
                 Err(StoreError::Exists(_)) => bail!("domain {domain} already exists"),
-                Err(e) => Err(e).with_context(|| format!("cannot add domain {domain}")),
+                Err(e) => return Err(e).with_context(|| format!("cannot add domain {domain}")),
             }
+            let keys = dkim::add_pair(store, &domain).await.with_context(|| {
+                format!("domain {domain} was added, but without DKIM keys (retry with `surel dkim gen {domain}`)")
+            })?;
+            println!("; Publish these DKIM records (all records: `surel dns records {domain}`):");
+            dkim::print_records(&keys)
         }
         DomainCommand::List => {
             for domain in store.domains().await.context("cannot list domains")? {

@@ -6,7 +6,10 @@
 
 mod account;
 mod alias;
+mod dkim;
+mod dns;
 mod domain;
+mod queue;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -51,12 +54,54 @@ pub enum Command {
         #[command(subcommand)]
         action: AliasCommand,
     },
+    /// Inspect and manage the outbound queue.
+    Queue {
+        #[command(subcommand)]
+        action: QueueCommand,
+    },
+    /// Manage the DKIM keys outgoing mail is signed with.
+    Dkim {
+        #[command(subcommand)]
+        action: DkimCommand,
+    },
+    /// The DNS records a domain needs.
+    Dns {
+        #[command(subcommand)]
+        action: DnsCommand,
+    },
+}
+
+/// `surel dkim …`
+#[derive(Debug, Subcommand)]
+pub enum DkimCommand {
+    /// Make a new RSA-2048 and Ed25519 key pair for a local domain and print their TXT records.
+    /// Mail is signed with the newest keys; older ones stay published for mail already sent.
+    Gen {
+        /// The local domain.
+        domain: String,
+    },
+    /// Print the TXT record of each of a domain's DKIM keys, newest first, in zone-file form.
+    Show {
+        /// The local domain.
+        domain: String,
+    },
+}
+
+/// `surel dns …`
+#[derive(Debug, Subcommand)]
+pub enum DnsCommand {
+    /// Print the MX, SPF, DKIM and DMARC records to publish for a local domain, in zone-file
+    /// form.
+    Records {
+        /// The local domain.
+        domain: String,
+    },
 }
 
 /// `surel domain …`
 #[derive(Debug, Subcommand)]
 pub enum DomainCommand {
-    /// Add a local domain.
+    /// Add a local domain, with a DKIM key pair; prints the key records to publish.
     Add {
         /// e.g. example.com
         domain: String,
@@ -120,6 +165,34 @@ pub enum AliasCommand {
     },
 }
 
+/// `surel queue …`
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// One line per recipient: id, sender, recipient, state, attempts, next attempt, last error.
+    List,
+    /// Everything about one queue entry.
+    Show {
+        /// The queue id.
+        id: String,
+    },
+    /// Make an entry (or every entry) due now; a running server picks it up at its next poll.
+    Retry {
+        /// The queue id.
+        id: Option<String>,
+        /// Every entry.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove an entry; its sender gets a DSN unless --silent.
+    Drop {
+        /// The queue id.
+        id: String,
+        /// Send no DSN.
+        #[arg(long)]
+        silent: bool,
+    },
+}
+
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
     let config = load_config(cli.config.as_deref())?;
@@ -133,6 +206,28 @@ pub fn run(cli: Cli) -> Result<()> {
         }),
         Command::Alias { action } => {
             admin(&config, async move |store| alias::run(store, action).await)
+        }
+        Command::Queue { action } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            serve::init_tracing("warn")?;
+            runtime.block_on(async {
+                let store = SqliteStore::open(&config.data_dir).with_context(|| {
+                    format!("cannot open the store in {}", config.data_dir.display())
+                })?;
+                queue::run(std::sync::Arc::new(store), &config, action).await
+            })
+        }
+        Command::Dkim { action } => {
+            admin(&config, async move |store| dkim::run(store, action).await)
+        }
+        Command::Dns { action } => {
+            let hostname = config.hostname.clone();
+            admin(&config, async move |store| {
+                dns::run(store, &hostname, action).await
+            })
         }
     }
 }

@@ -1145,3 +1145,68 @@ impl TestServer {
             .unwrap_or_else(|| panic!("no `{service} listening on` line\n{}", self.logs()))
     }
 }
+
+// ---- the outbound queue ----
+
+impl TestServer {
+    /// Moves the SMTP listener to `addr` (e.g. 127.0.0.2 with a fixed port, so the server can be
+    /// stopped and started again at the same place); call before [`TestServer::spawn`].
+    pub fn set_smtp_listen(&self, addr: SocketAddr) {
+        let config = std::fs::read_to_string(&self.config_path).expect("read config");
+        let on = format!("\nsmtp = [\"{addr}\"]\n");
+        let config = config.replacen("\nsmtp = [\"127.0.0.1:0\"]\n", &on, 1);
+        std::fs::write(&self.config_path, config).expect("write config");
+    }
+}
+
+/// A port free on `ip` just now (bound and released), for a server to listen on later.
+pub fn free_port(ip: std::net::IpAddr) -> u16 {
+    std::net::TcpListener::bind((ip, 0))
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// Queues a message in the store at `data_dir` (as the submission path will), from `from`
+/// (`None`: `<>`) to `to`; returns its queue id.
+pub fn enqueue_in(data_dir: &Path, from: Option<&str>, to: &[&str], message: &[u8]) -> i64 {
+    let data_dir = data_dir.to_path_buf();
+    let from = from.map(|f| Address::parse(f).expect("sender"));
+    let recipients = to
+        .iter()
+        .map(|t| Address::parse(t).expect("recipient"))
+        .collect();
+    let bytes: Arc<[u8]> = Arc::from(message);
+    block_on(async move {
+        let store = SqliteStore::open(&data_dir).expect("open the store");
+        store
+            .enqueue(surel_store::QueuedMessage {
+                bytes,
+                from,
+                recipients,
+                arrival: chrono::Utc::now(),
+                account: None,
+            })
+            .await
+            .expect("enqueue")
+            .0
+    })
+}
+
+/// The queue entries in the store at `data_dir`.
+pub fn queue_in(data_dir: &Path) -> Vec<surel_store::QueueEntry> {
+    let data_dir = data_dir.to_path_buf();
+    block_on(async move {
+        let store = SqliteStore::open(&data_dir).expect("open the store");
+        store.queue_entries().await.expect("list the queue")
+    })
+}
+
+/// Waits (bounded by [`WAIT`]) until `done` holds; panics with `what` otherwise.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < WAIT, "gave up waiting: {what}");
+        pause(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,271 @@
+//! Outbound delivery end to end (issue 5): a sending surel on 127.0.0.1 with a queue, a
+//! destination surel on 127.0.0.2 as b.test's MX, and an in-process DNS zone. Messages enter
+//! the queue through the store, as the submission path will put them there.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use common::*;
+use surel_dns::test_server::Zone;
+
+const ALICE: &str = "alice@a.test";
+const BOB: &str = "bob@b.test";
+const DEST: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+const DEAD: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+
+fn zone() -> Zone {
+    Zone::new()
+        .mx("b.test", 10, "mx.b.test")
+        .a("mx.b.test", Ipv4Addr::new(127, 0, 0, 2))
+        // The first MX is dead; the second is the destination.
+        .mx("c.test", 10, "dead.c.test")
+        .a("dead.c.test", DEAD)
+        .mx("c.test", 20, "mx.b.test")
+        // No MX: the domain's own address (implicit MX).
+        .a("d.test", Ipv4Addr::new(127, 0, 0, 2))
+        // RFC 7505 null MX.
+        .mx("null.test", 0, ".")
+}
+
+/// The destination: b.test, c.test, d.test with bob in each, on 127.0.0.2:`port`.
+fn destination(zone: &TestZone, port: u16) -> TestServer {
+    let server = TestServer::configure(&zone.toml());
+    server.set_smtp_listen(SocketAddr::new(DEST, port));
+    for d in ["b.test", "c.test", "d.test"] {
+        server.add_domain(d);
+        server.add_account(&format!("bob@{d}"), "irrelevant password");
+    }
+    server
+}
+
+/// The sender: a.test with alice, delivering to `port`.
+fn sender(zone: &TestZone, port: u16) -> TestServer {
+    let mut server = TestServer::configure(&format!(
+        "{}\n[queue]\nretry_interval = \"1s\"\nlifetime = \"5s\"\ndelay_warning = \"0s\"\n\
+         delivery_port = {port}\npoll_interval = \"1s\"\n",
+        zone.toml()
+    ));
+    server.add_domain("a.test");
+    server.add_account(ALICE, "irrelevant password");
+    server.spawn();
+    server
+}
+
+fn mail(to: &str, subject: &str) -> Vec<u8> {
+    message(ALICE, to, subject, "hello from the queue\r\n").into_bytes()
+}
+
+fn wait_for_inbox(server: &TestServer, address: &str, n: usize) -> Vec<Vec<u8>> {
+    wait_until(
+        &format!("{n} message(s) in {address}'s INBOX\n{}", server.logs()),
+        || inbox_in(&server.data_dir, address).len() >= n,
+    );
+    inbox_in(&server.data_dir, address)
+}
+
+/// The `message/delivery-status` fields of a DSN, as (name, value) in order.
+fn status_fields(dsn: &str) -> Vec<(String, String)> {
+    let start = dsn
+        .find("Content-Type: message/delivery-status\r\n\r\n")
+        .expect("a delivery-status part");
+    let part = &dsn[start..];
+    let part = &part[part.find("\r\n\r\n").expect("part headers") + 4..];
+    let part = &part[..part.find("\r\n--").expect("the part ends")];
+    part.split("\r\n")
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} in {fields:?}"))
+}
+
+#[test]
+fn a_queued_message_reaches_the_destination_inbox() {
+    let zone = TestZone::start(zone());
+    let port = free_port(DEST);
+    let mut dest = destination(&zone, port);
+    dest.spawn();
+    let sender = sender(&zone, port);
+    let sent = mail(BOB, "queued");
+    enqueue_in(&sender.data_dir, Some(ALICE), &[BOB], &sent);
+    let got = wait_for_inbox(&dest, BOB, 1);
+    assert_delivered(&got[0], &sent);
+    wait_until("the queue empties", || {
+        queue_in(&sender.data_dir).is_empty()
+    });
+    assert!(inbox_in(&sender.data_dir, ALICE).is_empty(), "no DSN");
+    assert!(
+        sender.logs().contains("STARTTLS established"),
+        "opportunistic TLS with the destination's self-signed certificate\n{}",
+        sender.logs()
+    );
+}
+
+#[test]
+fn the_next_mx_is_tried_when_the_first_is_dead_and_implicit_mx_works() {
+    let zone = TestZone::start(zone());
+    let port = free_port(DEST);
+    let mut dest = destination(&zone, port);
+    dest.spawn();
+    let sender = sender(&zone, port);
+    enqueue_in(
+        &sender.data_dir,
+        Some(ALICE),
+        &["bob@c.test"],
+        &mail("bob@c.test", "via mx 20"),
+    );
+    enqueue_in(
+        &sender.data_dir,
+        Some(ALICE),
+        &["bob@d.test"],
+        &mail("bob@d.test", "implicit"),
+    );
+    wait_for_inbox(&dest, "bob@c.test", 1);
+    wait_for_inbox(&dest, "bob@d.test", 1);
+    wait_until("the queue empties", || {
+        queue_in(&sender.data_dir).is_empty()
+    });
+}
+
+#[test]
+fn a_null_mx_fails_at_once_with_a_dsn_in_the_senders_inbox() {
+    let zone = TestZone::start(zone());
+    let sender = sender(&zone, free_port(DEST));
+    enqueue_in(
+        &sender.data_dir,
+        Some(ALICE),
+        &["x@null.test"],
+        &mail("x@null.test", "nowhere"),
+    );
+    let dsn = String::from_utf8(wait_for_inbox(&sender, ALICE, 1).remove(0)).unwrap();
+    let fields = status_fields(&dsn);
+    assert_eq!(field(&fields, "Final-Recipient"), "rfc822; x@null.test");
+    assert_eq!(field(&fields, "Action"), "failed");
+    assert_eq!(field(&fields, "Status"), "5.1.10");
+    assert!(
+        dsn.contains("Subject: nowhere\r\n"),
+        "original headers returned"
+    );
+    assert!(queue_in(&sender.data_dir).is_empty());
+}
+
+#[test]
+fn a_550_from_the_destination_is_a_dsn_at_once_with_the_remote_text() {
+    let zone = TestZone::start(zone());
+    let port = free_port(DEST);
+    let mut dest = destination(&zone, port);
+    dest.spawn();
+    let sender = sender(&zone, port);
+    enqueue_in(
+        &sender.data_dir,
+        Some(ALICE),
+        &["nobody@b.test", BOB],
+        &mail("nobody@b.test", "half wrong"),
+    );
+    let dsn = String::from_utf8(wait_for_inbox(&sender, ALICE, 1).remove(0)).unwrap();
+    let fields = status_fields(&dsn);
+    assert_eq!(field(&fields, "Reporting-MTA"), format!("dns; {HOSTNAME}"));
+    assert_eq!(field(&fields, "Final-Recipient"), "rfc822; nobody@b.test");
+    assert_eq!(field(&fields, "Action"), "failed");
+    assert_eq!(field(&fields, "Status"), "5.1.1");
+    assert_eq!(field(&fields, "Remote-MTA"), "dns; mx.b.test");
+    assert!(
+        field(&fields, "Diagnostic-Code").starts_with("smtp; 550 5.1.1 "),
+        "{fields:?}"
+    );
+    assert!(
+        !dsn.contains("Final-Recipient: rfc822; bob@b.test"),
+        "bob got it"
+    );
+    wait_for_inbox(&dest, BOB, 1);
+}
+
+#[test]
+fn a_destination_that_comes_up_gets_the_message_after_retries() {
+    let zone = TestZone::start(zone());
+    let port = free_port(DEST);
+    let mut dest = destination(&zone, port);
+    let sender = TestServer::configure(&format!(
+        "{}\n[queue]\nretry_interval = \"1s\"\nlifetime = \"1h\"\ndelay_warning = \"0s\"\n\
+         delivery_port = {port}\npoll_interval = \"1s\"\n",
+        zone.toml()
+    ));
+    let mut sender = sender;
+    sender.add_domain("a.test");
+    sender.add_account(ALICE, "irrelevant password");
+    sender.spawn();
+    enqueue_in(
+        &sender.data_dir,
+        Some(ALICE),
+        &[BOB],
+        &mail(BOB, "patience"),
+    );
+    wait_until("two failed attempts", || {
+        queue_in(&sender.data_dir)
+            .first()
+            .is_some_and(|e| e.recipients[0].attempts >= 2)
+    });
+    let entry = queue_in(&sender.data_dir).remove(0);
+    assert!(entry.recipients[0].last_error.is_some());
+    let listed = sender.cli(&["queue", "list"]);
+    assert!(listed.contains("bob@b.test\tpending\t"), "{listed}");
+
+    // Restart the sender in the middle: it resumes with the attempt count kept.
+    sender.terminate();
+    dest.spawn();
+    sender.spawn();
+    wait_for_inbox(&dest, BOB, 1);
+    wait_until("the queue empties", || {
+        queue_in(&sender.data_dir).is_empty()
+    });
+    assert!(inbox_in(&sender.data_dir, ALICE).is_empty(), "no DSN");
+}
+
+#[test]
+fn a_destination_down_for_good_gives_one_dsn_after_the_lifetime() {
+    let zone = TestZone::start(zone());
+    let sender = sender(&zone, free_port(DEST));
+    enqueue_in(&sender.data_dir, Some(ALICE), &[BOB], &mail(BOB, "doomed"));
+    let dsn = String::from_utf8(wait_for_inbox(&sender, ALICE, 1).remove(0)).unwrap();
+    wait_until("the queue empties", || {
+        queue_in(&sender.data_dir).is_empty()
+    });
+    let fields = status_fields(&dsn);
+    assert_eq!(field(&fields, "Reporting-MTA"), format!("dns; {HOSTNAME}"));
+    assert!(!field(&fields, "Arrival-Date").is_empty());
+    assert_eq!(field(&fields, "Final-Recipient"), "rfc822; bob@b.test");
+    assert_eq!(field(&fields, "Action"), "failed");
+    assert_eq!(field(&fields, "Status"), "4.4.1");
+    assert!(field(&fields, "Diagnostic-Code").contains("cannot connect"));
+    assert!(!field(&fields, "Last-Attempt-Date").is_empty());
+    assert!(dsn.contains("Content-Type: multipart/report; report-type=delivery-status;"));
+    assert!(dsn.contains("Content-Type: text/rfc822-headers\r\n\r\n"));
+    assert!(dsn.contains("Subject: doomed\r\n"));
+    // Exactly one report, however many attempts.
+    pause(std::time::Duration::from_secs(2));
+    assert_eq!(inbox_in(&sender.data_dir, ALICE).len(), 1);
+}
+
+#[test]
+fn a_message_from_the_null_sender_never_bounces() {
+    let zone = TestZone::start(zone());
+    let sender = sender(&zone, free_port(DEST));
+    enqueue_in(
+        &sender.data_dir,
+        None,
+        &["x@null.test"],
+        &mail("x@null.test", "bounce"),
+    );
+    wait_until("the queue empties", || {
+        queue_in(&sender.data_dir).is_empty()
+    });
+    assert!(inbox_in(&sender.data_dir, ALICE).is_empty());
+}
