@@ -517,52 +517,66 @@ fn many_short_connections_in_parallel_all_get_served() {
     );
 }
 
-/// Messages being received share one memory budget: while one client holds most of it, another
-/// client's message gets a temporary `452 4.3.1` (and is not stored) instead of the server
-/// running out of memory; the first message still completes.
+/// Messages being received share one memory budget: two messages that do not fit in it at once
+/// cannot both be taken; whichever the server could not hold gets a temporary `452 4.3.1` (and
+/// is not stored) instead of the server running out of memory. Which one it is depends on which
+/// octets the server read first, so both outcomes are accepted; a round where the two did not
+/// overlap at all proves nothing and is repeated.
 #[test]
 fn memory_budget_for_messages_in_transit_defers_with_452() {
     let server = server_with(
         "message_size = \"100KiB\"\ninflight_memory = \"100KiB\"",
         &["alice@local.test"],
     );
-    let mut holder = server.smtp_ehlo();
-    holder.cmd("MAIL FROM:<big@example.org>", "250");
-    holder.cmd("RCPT TO:<alice@local.test>", "250");
-    holder.cmd("DATA", "354");
     let big = big_message(80 * 1024);
-    // Everything but the end of data: the server holds these octets until the message ends.
-    holder.send(&big);
-
     let small = big_message(40 * 1024);
-    let mut other = server.smtp_ehlo();
-    let deadline = Instant::now() + WAIT;
-    let deferred = loop {
-        let reply = other.send_mail("other@example.org", &["alice@local.test"], &small);
-        if reply.matches("452 4.3.1") {
-            break reply;
+    for round in 0..20 {
+        let stored_before = server.inbox("alice@local.test").len();
+        let mut holder = server.smtp_ehlo();
+        holder.cmd("MAIL FROM:<big@example.org>", "250");
+        holder.cmd("RCPT TO:<alice@local.test>", "250");
+        holder.cmd("DATA", "354");
+        // Everything but the end of data: the server holds these octets until the message ends.
+        holder.send(&big);
+        let mut other = server.smtp_ehlo();
+        let other_reply = other.send_mail("other@example.org", &["alice@local.test"], &small);
+        holder.send(b".\r\n");
+        let holder_reply = holder.reply();
+        let stored = server.inbox("alice@local.test");
+        let replies = [&holder_reply, &other_reply];
+        for reply in replies {
+            assert!(
+                reply.matches("250") || reply.matches("452 4.3.1"),
+                "{}",
+                reply.text()
+            );
         }
-        // The server had not read the first client's octets yet; this one was stored. Try again.
-        assert!(reply.matches("250"), "{}", other.transcript());
-        assert!(
-            Instant::now() < deadline,
-            "never deferred:\n{}",
-            other.transcript()
+        let accepted = replies.iter().filter(|r| r.matches("250")).count();
+        assert_eq!(
+            stored.len(),
+            stored_before + accepted,
+            "exactly the accepted ones are stored"
         );
-        pause(Duration::from_millis(50));
-    };
-    assert!(deferred.text().contains("storage"), "{}", deferred.text());
-    let stored_before = server.inbox("alice@local.test").len();
-
-    holder.send(b".\r\n");
-    holder.expect("250");
-    let inbox = server.inbox("alice@local.test");
-    assert_eq!(inbox.len(), stored_before + 1, "the held message completes");
-    assert_delivered(inbox.last().expect("stored"), &big);
-    // With the budget free again, the other client gets through.
-    assert!(
-        other
-            .send_mail("other@example.org", &["alice@local.test"], &small)
-            .matches("250")
-    );
+        if accepted == 2 {
+            // The server finished one message before it read the other: no overlap. Again.
+            continue;
+        }
+        assert_eq!(accepted, 1, "one of the two fits: {round}");
+        assert!(holder_reply.text().contains("storage") || other_reply.text().contains("storage"));
+        let kept = stored.last().expect("one stored");
+        let sent = if holder_reply.matches("250") {
+            &big
+        } else {
+            &small
+        };
+        assert_delivered(kept, sent);
+        // With the budget free again, a message goes through.
+        assert!(
+            other
+                .send_mail("other@example.org", &["alice@local.test"], &small)
+                .matches("250")
+        );
+        return;
+    }
+    panic!("in 20 rounds the two messages never overlapped in the server");
 }
