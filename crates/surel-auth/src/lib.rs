@@ -3,8 +3,9 @@
 //! and DKIM signing of outgoing mail with keys made here ([`DkimSigner`], [`generate_key`]).
 //!
 //! Owns: the verdicts and what they are called; DKIM key pairs, selector names and signing.
-//! mail-auth does the protocol work; callers see only the types here, so the library can be
-//! swapped without touching ingest or submission.
+//! mail-auth does the DKIM and DMARC protocol work; SPF's check_host() is evaluated here
+//! (`spf/`), since mail-auth 0.13.3 accepted records RFC 7208 calls errors. Callers see only
+//! the types here, so the library can be swapped without touching ingest or submission.
 //! Must not: decide what happens to a message (ingest applies the configured policy), or read
 //! the network except through the shared `surel_dns::Resolver`.
 //! Invariants: every DNS failure becomes `temperror`, never a pass or a fail; a message that

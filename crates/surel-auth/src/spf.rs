@@ -1,12 +1,17 @@
-//! SPF (RFC 7208): which hosts a domain lets send its mail.
+//! SPF (RFC 7208): which hosts a domain lets send its mail. The record is parsed and checked
+//! against the §12 grammar here (`spf/record.rs`), macros expanded (`spf/macros.rs`) and
+//! check_host() run (`spf/eval.rs`) over the shared resolver: mail-auth 0.13.3's SPF accepted
+//! records the RFC calls errors and failed on names it could not parse.
+
+mod eval;
+mod macros;
+mod record;
 
 use std::net::IpAddr;
 
 use mail_auth::SpfOutput;
-use mail_auth::spf::verify::SpfParameters;
 
 use crate::Authenticator;
-use crate::cache::with_caches;
 
 /// The seven SPF results (RFC 7208 §2.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,15 +46,16 @@ impl SpfResult {
         }
     }
 
-    fn from_lib(r: mail_auth::SpfResult) -> Self {
-        match r {
-            mail_auth::SpfResult::Pass => SpfResult::Pass,
-            mail_auth::SpfResult::Fail => SpfResult::Fail,
-            mail_auth::SpfResult::SoftFail => SpfResult::SoftFail,
-            mail_auth::SpfResult::Neutral => SpfResult::Neutral,
-            mail_auth::SpfResult::TempError => SpfResult::TempError,
-            mail_auth::SpfResult::PermError => SpfResult::PermError,
-            mail_auth::SpfResult::None => SpfResult::None,
+    /// The same result as mail-auth's type, which its DMARC evaluation takes.
+    fn to_lib(self) -> mail_auth::SpfResult {
+        match self {
+            SpfResult::Pass => mail_auth::SpfResult::Pass,
+            SpfResult::Fail => mail_auth::SpfResult::Fail,
+            SpfResult::SoftFail => mail_auth::SpfResult::SoftFail,
+            SpfResult::Neutral => mail_auth::SpfResult::Neutral,
+            SpfResult::TempError => mail_auth::SpfResult::TempError,
+            SpfResult::PermError => mail_auth::SpfResult::PermError,
+            SpfResult::None => mail_auth::SpfResult::None,
         }
     }
 }
@@ -78,13 +84,13 @@ pub struct SpfVerdict {
 
 impl Authenticator {
     /// `check_host()` (RFC 7208 §4) for the HELO name `helo`, or for the MAIL FROM address
-    /// `mail_from` when it is not empty. The lookup limits (§4.6.4: 10 DNS-querying terms, 2 void
-    /// lookups) are applied inside mail-auth.
+    /// `mail_from` when it is not empty, evaluated here (`spf/eval.rs`) with the RFC's limits
+    /// (§4.6.4: 10 DNS-querying terms, 2 void lookups).
     pub async fn verify_spf(&self, ip: IpAddr, helo: &str, mail_from: &str) -> SpfVerdict {
         self.check_spf(ip, helo, mail_from).await.1
     }
 
-    /// [`Self::verify_spf`], also returning mail-auth's output for DMARC.
+    /// [`Self::verify_spf`], also returning the result as mail-auth's type for DMARC.
     pub(crate) async fn check_spf(
         &self,
         ip: IpAddr,
@@ -92,25 +98,33 @@ impl Authenticator {
         mail_from: &str,
     ) -> (SpfOutput, SpfVerdict) {
         let helo = helo.trim_end_matches('.');
-        let (params, identity) = if mail_from.is_empty() {
-            // RFC 7208 §2.3: the HELO identity, checked as if from postmaster@helo.
-            (
-                SpfParameters::verify_ehlo(ip, helo, &self.hostname),
-                Identity::Helo,
-            )
-        } else {
-            (
-                SpfParameters::verify_mail_from(ip, helo, &self.hostname, mail_from),
-                Identity::MailFrom,
-            )
+        let (identity, local, domain) = match mail_from.rsplit_once('@') {
+            // RFC 7208 §2.3 / §2.4: the HELO identity, checked as if from postmaster@helo.
+            _ if mail_from.is_empty() => (Identity::Helo, "postmaster", helo),
+            // RFC 7208 §4.3: an empty local-part is "postmaster".
+            Some(("", domain)) => (Identity::MailFrom, "postmaster", domain),
+            Some((local, domain)) => (Identity::MailFrom, local, domain),
+            None => (Identity::MailFrom, "postmaster", mail_from),
         };
-        let output = self.lib.check_host(with_caches!(self.caches, params)).await;
-        let result = SpfResult::from_lib(output.result());
+        let domain = domain.trim_end_matches('.');
+        let mut check = eval::Check {
+            dns: self.dns.hickory(),
+            // RFC 7208 §5: an IPv4-mapped IPv6 client is checked as the IPv4 address.
+            ip: ip.to_canonical(),
+            local,
+            sender_domain: domain,
+            helo,
+            receiver: &self.hostname,
+            lookups: 0,
+            voids: 0,
+        };
+        let result = check.check_host(domain.to_string()).await;
+        let output = SpfOutput::new(domain.to_string()).with_result(result.to_lib());
         let verdict = SpfVerdict {
             result,
             identity,
-            domain: output.domain().to_string(),
-            explanation: output.explanation().map(str::to_string),
+            domain: domain.to_string(),
+            explanation: None,
         };
         (output, verdict)
     }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use mail_auth::hickory_resolver::proto::rr::Name;
 use surel_auth::Authenticator;
 use surel_dns::test_server::{TestDns, Zone};
 use yaml_rust2::{Yaml, YamlLoader};
@@ -18,6 +19,15 @@ fn text(y: &Yaml) -> Option<String> {
     }
 }
 
+/// `name` as the test server sees it: in presentation form, so a label holding ":", "/", "%"
+/// or a space (all legal in a domain-spec, RFC 7208 §7.1) comes out escaped (`foo\:bar`).
+fn presented(name: &str) -> String {
+    let trimmed = name.trim_end_matches('.');
+    Name::from_labels(trimmed.split('.').map(str::as_bytes))
+        .map(|n| n.to_ascii())
+        .unwrap_or_else(|_| name.to_string())
+}
+
 /// The zone a scenario's `zonedata` describes. Type SPF records are served as TXT when a name
 /// has no TXT of its own (the suite's convention; RFC 7208 §3.1 dropped type SPF).
 fn zone(data: &Yaml) -> Zone {
@@ -26,15 +36,23 @@ fn zone(data: &Yaml) -> Zone {
         return zone;
     };
     for (name, records) in names {
-        let name = text(name).unwrap_or_default();
+        let name = presented(&text(name).unwrap_or_default());
         zone = zone.exists(&name);
         let list = records.as_vec().cloned().unwrap_or_default();
         let has_txt = list.iter().any(|r| {
             r.as_hash()
                 .is_some_and(|m| m.contains_key(&Yaml::String("TXT".into())))
         });
+        // "TXT: NONE" in the suite means no TXT record.
+        let has_real_txt = list.iter().any(|r| {
+            r.as_hash()
+                .and_then(|m| m.get(&Yaml::String("TXT".into())))
+                .is_some_and(|v| v.as_str() != Some("NONE"))
+        });
         for record in &list {
-            if record.as_str() == Some("TIMEOUT") {
+            // A TIMEOUT beside a TXT record is for type SPF queries only (the suite's
+            // `spftimeout`); RFC 7208 §4.4 looks up TXT alone, so the TXT answer stands.
+            if record.as_str() == Some("TIMEOUT") && !has_real_txt {
                 zone = zone.timeout(&name);
                 continue;
             }
@@ -52,6 +70,7 @@ fn zone(data: &Yaml) -> Zone {
                         let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
                         zone.txt_parts(&name, &refs)
                     }
+                    ("TXT", Yaml::String(none)) if none == "NONE" => zone,
                     ("TXT", v) => zone.txt(&name, &text(v).unwrap_or_default()),
                     ("A", v) => match text(v).and_then(|s| s.parse().ok()) {
                         Some(ip) => zone.a(&name, ip),
@@ -63,7 +82,7 @@ fn zone(data: &Yaml) -> Zone {
                     },
                     ("MX", Yaml::Array(mx)) => {
                         let pref = mx.first().and_then(Yaml::as_i64).unwrap_or(0);
-                        let host = mx.get(1).and_then(text).unwrap_or_default();
+                        let host = presented(&mx.get(1).and_then(text).unwrap_or_default());
                         zone.mx(&name, u16::try_from(pref).unwrap_or(0), &host)
                     }
                     ("PTR", v) => zone.ptr(&name, &text(v).unwrap_or_default()),
@@ -123,9 +142,10 @@ async fn openspf_rfc7208_suite() {
         println!("  FAIL {f}");
     }
     assert_eq!(total, 203, "the suite has 203 tests");
-    // Known gaps of mail-auth 0.13.3 are listed by name above; the count may only go up.
+    // Known gaps (null-text, mx-colon-domain, mx-colon-domain-ip4mapped: names and records the
+    // test server or hickory cannot carry) are printed above; the count may only go up.
     assert!(passed >= KNOWN_PASSING, "{passed}/{total}: {failures:#?}");
 }
 
 /// Passing tests when this was written; raise it when a gap closes.
-const KNOWN_PASSING: usize = 147;
+const KNOWN_PASSING: usize = 200;
