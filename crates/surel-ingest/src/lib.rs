@@ -1,20 +1,25 @@
 //! The path a message takes once its bytes are in: recipient routing, trace headers, delivery.
 //!
 //! Owns: deciding what a recipient address means (an account, an alias, a plus-address, a
-//! catch-all, not ours), running the inbound authentication checks (SPF, DKIM, DMARC) and
-//! applying the configured policy to their verdicts, and handing an accepted message to the
-//! store with the headers we add (Received, Authentication-Results, Received-SPF).
+//! catch-all, not ours) and which senders an account may use, running the inbound
+//! authentication checks (SPF, DKIM, DMARC) and applying the configured policy to their
+//! verdicts, handing an accepted message to the store with the headers we add (Received,
+//! Authentication-Results, Received-SPF), and for submissions ([`Ingest::submit`]) adding Date
+//! and Message-ID, DKIM signing, and routing local recipients to the MDA and remote ones to
+//! the outbound queue.
 //! Must not: speak a protocol or touch a socket; SMTP and (later) webmail compose both call it.
-//! Invariants: `accept` returns only after every copy is durable; on error, rejection or
-//! deferral nothing is visible. Authentication-Results claiming our host name that arrive with
+//! Invariants: `accept` and `submit` return only after every copy (and the queue entry) is
+//! durable; on error, rejection or deferral of `accept` nothing is visible. Authentication-Results claiming our host name that arrive with
 //! the message are removed before ours is added (RFC 8601 §5).
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod router;
+mod submit;
 
 pub use router::{Recipient, Router};
+pub use submit::{Submission, Submitted};
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -73,12 +78,15 @@ pub struct Ingest {
     store: Arc<dyn Store>,
     hostname: String,
     auth: Option<AuthChecks>,
+    /// Where submitted mail for remote recipients goes.
+    outbound: surel_queue::Outbound,
 }
 
 impl Ingest {
     /// An ingest path over `store`, naming itself `hostname` in trace headers.
     pub fn new(store: Arc<dyn Store>, hostname: String) -> Self {
         Self {
+            outbound: surel_queue::Outbound::new(store.clone()),
             store,
             hostname,
             auth: None,
@@ -89,6 +97,11 @@ impl Ingest {
     pub fn with_auth(mut self, checks: AuthChecks) -> Self {
         self.auth = Some(checks);
         self
+    }
+
+    /// The store it delivers to (sessions read accounts through it for AUTH).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// The router for RCPT decisions.
@@ -141,7 +154,24 @@ impl Ingest {
             auth_headers.push_str(&report.received_spf(&self.hostname).encode());
             auth_results = Some(results.value());
         }
-        let received = Received {
+        let received = self.received(arrival, single_rcpt, now);
+        // Received goes on top (RFC 5321 §4.4); our results sit right under it (RFC 8601 §5).
+        let headers = format!("{received}{auth_headers}");
+        let bytes = surel_message::prepend_header(&headers, &body);
+        Ok(Accepted::Delivered(
+            self.store_copies(bytes.into(), accounts, mailbox, auth_results, now)
+                .await?,
+        ))
+    }
+
+    /// Our Received header field for `arrival` (RFC 5321 §4.4).
+    fn received(
+        &self,
+        arrival: &Arrival<'_>,
+        single_rcpt: Option<&str>,
+        now: chrono::DateTime<Utc>,
+    ) -> String {
+        Received {
             helo: arrival.helo,
             peer: arrival.peer,
             by: &self.hostname,
@@ -152,10 +182,18 @@ impl Ingest {
             for_rcpt: single_rcpt,
             date: now,
         }
-        .encode();
-        // Received goes on top (RFC 5321 §4.4); our results sit right under it (RFC 8601 §5).
-        let headers = format!("{received}{auth_headers}");
-        let bytes = surel_message::prepend_header(&headers, &body);
+        .encode()
+    }
+
+    /// Stores one copy of `bytes` in `mailbox` of each account (once per account).
+    async fn store_copies(
+        &self,
+        bytes: Arc<[u8]>,
+        accounts: &[AccountId],
+        mailbox: MailboxName,
+        auth_results: Option<String>,
+        now: chrono::DateTime<Utc>,
+    ) -> StoreResult<Vec<Stored>> {
         let mut unique = accounts.to_vec();
         unique.sort_unstable();
         unique.dedup();
@@ -167,14 +205,12 @@ impl Ingest {
             })
             .collect();
         let message = NewMessage {
-            bytes: bytes.into(),
+            bytes,
             internal_date: now,
             flags: Vec::new(),
             auth_results,
         };
-        Ok(Accepted::Delivered(
-            self.store.deliver(message, &targets).await?,
-        ))
+        self.store.deliver(message, &targets).await
     }
 }
 

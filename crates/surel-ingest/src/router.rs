@@ -62,6 +62,24 @@ impl<'a> Router<'a> {
         Ok(Recipient::UnknownUser)
     }
 
+    /// Whether the account `account` may use `sender` as its envelope sender or From
+    /// (DESIGN §1, RFC 6409 §4.3: the MSA checks the submitter may use the address): its own
+    /// address, a `+tag` of it, or an alias that leads to it. Catch-alls do not count.
+    pub async fn may_send_as(&self, account: AccountId, sender: &Address) -> StoreResult<bool> {
+        let mut candidates = vec![sender.clone()];
+        if let Some(base) = sender.without_subaddress() {
+            candidates.push(base);
+        }
+        for candidate in candidates {
+            if let Some(found) = self.store.lookup(&AliasSource::Address(candidate)).await?
+                && self.expand(found, 0).await?.contains(&account)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The address `RCPT TO:<Postmaster>` (no domain) means, RFC 5321 §4.5.1: postmaster at our
     /// host name when that is a local domain, else at the first local domain; `None` without any.
     pub async fn postmaster(&self, hostname: &str) -> StoreResult<Option<Address>> {
@@ -73,7 +91,7 @@ impl<'a> Router<'a> {
     }
 
     /// The accounts an account or alias ends at. Targets that are not local accounts (a deleted
-    /// account, a remote address) are skipped: remote forwarding comes with the queue (#5).
+    /// account, a remote address) are skipped: remote forwarding is not done.
     async fn expand(&self, found: Lookup, depth: usize) -> StoreResult<Vec<AccountId>> {
         let targets = match found {
             Lookup::Account(id) => return Ok(vec![id]),
@@ -172,6 +190,38 @@ mod tests {
         assert_eq!(
             router.resolve(&addr("bob@a.test")).await.unwrap(),
             Recipient::Local(vec![bob])
+        );
+    }
+
+    #[tokio::test]
+    async fn senders_are_the_account_its_plus_addresses_and_aliases_to_it() {
+        let (_dir, store, bob, carol) = store().await;
+        store
+            .add_alias(
+                &AliasSource::Address(addr("info@a.test")),
+                &[addr("bob@a.test")],
+            )
+            .await
+            .unwrap();
+        store
+            .add_alias(
+                &AliasSource::CatchAll(Domain::parse("a.test").unwrap()),
+                &[addr("bob@a.test")],
+            )
+            .await
+            .unwrap();
+        let router = Router::new(&store);
+        for ok in ["bob@a.test", "Bob+x@a.test", "info@a.test"] {
+            assert!(router.may_send_as(bob, &addr(ok)).await.unwrap(), "{ok}");
+        }
+        for no in ["carol@a.test", "random@a.test", "bob@b.test"] {
+            assert!(!router.may_send_as(bob, &addr(no)).await.unwrap(), "{no}");
+        }
+        assert!(
+            !router
+                .may_send_as(carol, &addr("info@a.test"))
+                .await
+                .unwrap()
         );
     }
 

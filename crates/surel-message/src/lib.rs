@@ -1,6 +1,7 @@
 //! RFC 5322 / MIME message handling: header edits and the trace headers surel adds.
 //!
-//! Owns: building `Received` (RFC 5321 §4.4), `Authentication-Results` (RFC 8601) and
+//! Owns: reading header fields and address lists (`header_values`, `mailbox_addresses`),
+//! building `Received` (RFC 5321 §4.4), `Authentication-Results` (RFC 8601) and
 //! `Received-SPF`, removing forged Authentication-Results, delivery status notifications (RFC 3464,
 //! `dsn`), and later MIME structure.
 //! Must not: do I/O, know the store, or trust any text it is given: every value taken from a
@@ -11,10 +12,12 @@
 
 mod auth_results;
 mod dsn;
+mod header;
 mod received;
 
 pub use auth_results::{AuthenticationResults, MethodResult, ReceivedSpf, remove_auth_results};
 pub use dsn::{Dsn, DsnAction, DsnRecipient};
+pub use header::{header_fields, header_values, mailbox_addresses};
 pub use received::{Protocol, Received};
 
 /// The RFC 5322 §3.3 date-time of `at`, e.g. `Sat, 28 Nov 2026 03:42:30 +0000`.

@@ -2,7 +2,7 @@
 //!
 //! Owns: line framing with a length limit ([`LineFramer`]), the command grammar of RFC 1939,
 //! RFC 2449 (CAPA), RFC 2595 (STLS), RFC 5034 (AUTH) and RFC 6856 (UTF8) ([`Command`]), SASL
-//! responses and the PLAIN mechanism ([`sasl`]), status lines with RFC 2449 response codes
+//! responses and the PLAIN mechanism ([`sasl`], re-exported from `surel-types`), status lines with RFC 2449 response codes
 //! ([`Reply`], [`RespCode`]), multi-line responses and the streaming message encoder that
 //! dot-stuffs and writes CRLF line endings ([`BodyEncoder`], [`wire_size`]).
 //!
@@ -25,7 +25,8 @@ mod body;
 mod command;
 mod line;
 mod reply;
-pub mod sasl;
+/// SASL decoding lives in `surel-types` (SMTP submission uses it too); re-exported here.
+pub use surel_types::sasl;
 
 pub use body::{BodyEncoder, wire_size};
 pub use command::{Command, CommandError, parse_command};

@@ -150,6 +150,36 @@ impl LineFramer {
         result
     }
 
+    /// Decodes one raw line (a SASL response after `334`, RFC 4954 §4) from the front of `buf`,
+    /// without its line ending; over-long lines are refused and dropped like commands.
+    pub fn decode_line(&mut self, buf: &[u8]) -> Result<Decoded<Vec<u8>>, CommandError> {
+        if self.discarding {
+            return match self.decode(buf) {
+                Ok(Decoded::Skip(n)) => Ok(Decoded::Skip(n)),
+                _ => Ok(Decoded::NeedMore),
+            };
+        }
+        let window = buf.get(..self.max_line).unwrap_or(buf);
+        match find_lf(window) {
+            Some(lf) => {
+                let line = buf.get(..lf).unwrap_or_default();
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                Ok(Decoded::Done(line.to_vec(), lf + 1))
+            }
+            None if buf.len() >= self.max_line => {
+                let skip = match buf.get(self.max_line..).and_then(find_lf) {
+                    Some(lf) => self.max_line + lf + 1,
+                    None => buf.len(),
+                };
+                self.discarding = !buf
+                    .get(..skip)
+                    .is_some_and(|dropped| dropped.ends_with(b"\n"));
+                Err(CommandError::LineTooLong { skip })
+            }
+            None => Ok(Decoded::NeedMore),
+        }
+    }
+
     /// True while the rest of an over-long line is being dropped.
     pub fn is_discarding(&self) -> bool {
         self.discarding
@@ -173,6 +203,24 @@ mod tests {
     use surel_types::Address;
 
     const MAX: usize = 512;
+
+    #[test]
+    fn raw_lines_for_sasl_and_long_ones_dropped() {
+        let mut framer = LineFramer::new(8);
+        assert_eq!(
+            framer.decode_line(b"dGVzdA==\r\nX"),
+            Err(CommandError::LineTooLong { skip: 10 })
+        );
+        assert_eq!(
+            framer.decode_line(b"Zm9v\r\nrest"),
+            Ok(Decoded::Done(b"Zm9v".to_vec(), 6))
+        );
+        assert_eq!(
+            framer.decode_line(b"*\n"),
+            Ok(Decoded::Done(b"*".to_vec(), 2))
+        );
+        assert_eq!(framer.decode_line(b"Zm9"), Ok(Decoded::NeedMore));
+    }
 
     #[test]
     fn table_of_rfc_5321_examples_with_leftover() {

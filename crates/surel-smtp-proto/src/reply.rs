@@ -211,6 +211,12 @@ impl Reply {
     /// `530 5.7.0`: the command needs TLS first (RFC 3207 §4).
     pub const ENCRYPTION_REQUIRED: Reply =
         reply(530, e(5, 7, 0), "Must issue a STARTTLS command first");
+    /// `538 5.7.11`: this mechanism needs an encrypted connection first (RFC 4954 §6).
+    pub const AUTH_ENCRYPTION_REQUIRED: Reply = reply(
+        538,
+        e(5, 7, 11),
+        "Encryption required for requested authentication mechanism",
+    );
     /// `535 5.7.8` (RFC 4954 §6).
     pub const AUTH_FAILED: Reply = reply(535, e(5, 7, 8), "Authentication credentials invalid");
     /// `550 5.1.1`: no such local mailbox.

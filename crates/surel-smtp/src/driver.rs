@@ -1,7 +1,8 @@
 //! The socket loop: the only code that reads or writes an SMTP connection.
 //!
 //! Replies to pipelined commands (RFC 2920) are collected and written when the input buffer runs
-//! dry, so a client that sends a group gets one write back.
+//! dry, so a client that sends a group gets one write back. SASL responses after a 334 are read
+//! as raw lines ([`Next::SaslResponse`]); on an implicit-TLS port the handshake comes first.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,12 +27,33 @@ enum Stop {
     Closed,
 }
 
-/// Runs one inbound connection to its end.
+/// Runs one connection (port 25, or submission with STARTTLS on 587) to its end.
 pub async fn run(
     ctx: Arc<Context>,
     tls: Option<TlsAcceptor>,
     accepted: Accepted,
     shutdown: Shutdown,
+) {
+    start(ctx, tls, accepted, shutdown, false).await;
+}
+
+/// Runs one connection on an implicit-TLS port (465, RFC 8314 §3.3): the TLS handshake comes
+/// first, then the same session as on 587, already encrypted.
+pub async fn run_implicit_tls(
+    ctx: Arc<Context>,
+    tls: TlsAcceptor,
+    accepted: Accepted,
+    shutdown: Shutdown,
+) {
+    start(ctx, Some(tls), accepted, shutdown, true).await;
+}
+
+async fn start(
+    ctx: Arc<Context>,
+    tls: Option<TlsAcceptor>,
+    accepted: Accepted,
+    shutdown: Shutdown,
+    implicit_tls: bool,
 ) {
     let Accepted {
         stream,
@@ -61,7 +83,16 @@ pub async fn run(
             return;
         }
     };
-    let session = Session::new(ctx, peer, None);
+    let mut tls_summary = None;
+    if implicit_tls {
+        let Some(acceptor) = &tls else { return };
+        conn = match conn.start_tls(acceptor).await {
+            Some(conn) => conn,
+            None => return,
+        };
+        tls_summary = conn.stream.tls_summary();
+    }
+    let session = Session::new(ctx, peer, tls_summary);
     let span = tracing::info_span!("smtp", session_id = %session.id(), %peer);
     // A span entered with `enter()` must not live across an await on a multi-thread runtime.
     converse(conn, session, tls).instrument(span).await;
@@ -130,22 +161,18 @@ impl Conn {
     /// Serves commands until the session closes or asks for STARTTLS.
     async fn serve(&mut self, session: &mut Session) -> Result<Next, Stop> {
         loop {
-            let step = self.next_command(session).await?;
-            step.reply.encode(&mut self.out);
-            match step.next {
-                Next::Command => {}
-                Next::Data => {
-                    let step = self.read_data(session).await?;
-                    step.reply.encode(&mut self.out);
-                    if step.next == Next::Close {
+            let mut step = self.next_command(session).await?;
+            loop {
+                step.reply.encode(&mut self.out);
+                step = match step.next {
+                    Next::Command => break,
+                    Next::Data => self.read_data(session).await?,
+                    Next::SaslResponse => self.read_sasl(session).await?,
+                    Next::StartTls | Next::Close => {
                         self.flush().await?;
-                        return Ok(Next::Close);
+                        return Ok(step.next);
                     }
-                }
-                Next::StartTls | Next::Close => {
-                    self.flush().await?;
-                    return Ok(step.next);
-                }
+                };
             }
         }
     }
@@ -177,6 +204,26 @@ impl Conn {
                 Err(e) => {
                     self.buf.drain(..e.skip().min(self.buf.len()));
                     return Ok(session.syntax_error(e.reply()));
+                }
+            }
+        }
+    }
+
+    /// Reads the line answering a 334 challenge (RFC 4954 §4) and hands it to the session.
+    async fn read_sasl(&mut self, session: &mut Session) -> Result<Step, Stop> {
+        loop {
+            match self.framer.decode_line(&self.buf) {
+                Ok(Decoded::Done(line, consumed)) => {
+                    self.buf.drain(..consumed);
+                    return Ok(session.sasl_response(&line).await);
+                }
+                Ok(Decoded::Skip(n)) => {
+                    self.buf.drain(..n);
+                }
+                Ok(Decoded::NeedMore) => self.fill(true).await?,
+                Err(e) => {
+                    self.buf.drain(..e.skip().min(self.buf.len()));
+                    return Ok(session.sasl_abandoned(e.reply()));
                 }
             }
         }

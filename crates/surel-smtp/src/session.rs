@@ -1,5 +1,10 @@
 //! The SMTP state machine (RFC 5321 §4.1.4 command order). It sees typed commands and message
-//! bodies, answers with replies, and never touches the socket.
+//! bodies, answers with replies, and never touches the socket. One state machine serves both
+//! inbound port 25 and submission (RFC 6409); [`Context::submission`] tells them apart, AUTH
+//! lives in [`auth`] and the submission end of data in [`submit`].
+
+mod auth;
+mod submit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +32,11 @@ pub struct Context {
     pub starttls: bool,
     /// Memory for message bodies being received, shared with every other session.
     pub memory: Arc<surel_net::MemoryBudget>,
+    /// Submission (RFC 6409, ports 587/465): AUTH is offered and required, remote recipients
+    /// are relayed. Inbound port 25 (false) has no AUTH and refuses relaying.
+    pub submission: bool,
+    /// Failed-login throttling per client IP, shared by the submission listeners.
+    pub throttle: Arc<surel_net::AuthThrottle>,
 }
 
 /// What the driver does after writing a step's reply.
@@ -38,6 +48,8 @@ pub enum Next {
     Data,
     /// Drop buffered input, do the TLS handshake, start over (RFC 3207 §4.2).
     StartTls,
+    /// Read one line answering a 334 challenge and call [`Session::sasl_response`].
+    SaslResponse,
     /// Close the connection.
     Close,
 }
@@ -82,6 +94,8 @@ struct Envelope {
     rcpts: Vec<Address>,
     /// The accounts they lead to (one copy each).
     accounts: Vec<AccountId>,
+    /// Accepted recipients that are not ours (submission only): they go to the queue.
+    remote: Vec<Address>,
     /// BDAT chunks so far; `None` until the first BDAT.
     chunks: Option<Vec<u8>>,
     /// RCPT commands seen, accepted or not: DATA with none is out of sequence (503), with only
@@ -100,6 +114,9 @@ impl Envelope {
     }
 }
 
+// The envelope lives in the state (STYLE: a wrong sequence is a match arm); one per session,
+// so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum State {
     Connected,
     Greeted(Helo),
@@ -117,6 +134,10 @@ pub struct Session {
     errors: usize,
     conn_id: String,
     transactions: u32,
+    /// The account that authenticated (submission only).
+    login: Option<auth::Login>,
+    /// A SASL exchange waiting for the client's next line.
+    sasl: Option<auth::SaslStep>,
 }
 
 impl Session {
@@ -131,6 +152,8 @@ impl Session {
             errors: 0,
             conn_id,
             transactions: 0,
+            login: None,
+            sasl: None,
         }
     }
 
@@ -140,6 +163,8 @@ impl Session {
         Self {
             tls,
             state: State::Connected,
+            login: None,
+            sasl: None,
             ..self
         }
     }
@@ -159,7 +184,7 @@ impl Session {
         let step = match command {
             Command::Ehlo(name) => self.helo(name, true),
             Command::Helo(name) => self.helo(name, false),
-            Command::Mail { from, params } => self.mail(from, params),
+            Command::Mail { from, params } => self.mail(from, params).await,
             Command::Rcpt { to, params } => self.rcpt(to, params).await,
             Command::Data => self.data(),
             Command::Bdat { .. } => {
@@ -180,7 +205,11 @@ impl Session {
             Command::Expn(_) => Step::cont(Reply::NOT_IMPLEMENTED),
             Command::Help(_) => Step::cont(Reply::HELP),
             Command::StartTls => self.starttls(),
-            // Inbound port 25 offers no AUTH; submission (#5) will.
+            // RFC 4954: AUTH on submission; inbound port 25 offers none.
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } if self.ctx.submission => self.auth(mechanism, initial_response).await,
             Command::Auth { .. } => Step::cont(Reply::NOT_IMPLEMENTED),
         };
         self.count_error(step)
@@ -236,6 +265,10 @@ impl Session {
         if self.ctx.starttls && self.tls.is_none() {
             extensions.push(Extension::StartTls);
         }
+        // RFC 4954 §4 and RFC 6409 §4.3: AUTH only where a password may travel.
+        if self.ctx.submission && self.login_allowed() {
+            extensions.push(Extension::Auth(vec!["PLAIN".into(), "LOGIN".into()]));
+        }
         extensions
     }
 
@@ -246,7 +279,20 @@ impl Session {
         }
     }
 
-    fn mail(&mut self, from: ReversePath, params: MailParams) -> Step {
+    async fn mail(&mut self, from: ReversePath, params: MailParams) -> Step {
+        if !matches!(self.state, State::Greeted(_)) {
+            return Step::cont(Reply::BAD_SEQUENCE);
+        }
+        if self.ctx.submission {
+            // RFC 6409 §4.3 / RFC 4954 §6: submission needs an authenticated client.
+            let Some(login) = &self.login else {
+                return Step::cont(Reply::AUTH_REQUIRED);
+            };
+            let account = login.account;
+            if let Err(reply) = self.check_sender(account, &from).await {
+                return Step::cont(reply);
+            }
+        }
         let helo = match std::mem::replace(&mut self.state, State::Connected) {
             State::Greeted(helo) => helo,
             other => {
@@ -267,6 +313,7 @@ impl Session {
                 params,
                 rcpts: Vec::new(),
                 accounts: Vec::new(),
+                remote: Vec::new(),
                 chunks: None,
                 rcpt_attempts: 0,
             },
@@ -317,6 +364,14 @@ impl Session {
                 Step::cont(Reply::RECIPIENT_OK)
             }
             Ok(Recipient::UnknownUser) => Step::cont(Reply::NO_SUCH_USER),
+            // DESIGN §1: only an authenticated submission relays; port 25 is no open relay.
+            Ok(Recipient::NotLocal) if self.login.is_some() => {
+                if !envelope.remote.contains(&address) {
+                    envelope.remote.push(address.clone());
+                }
+                envelope.rcpts.push(address);
+                Step::cont(Reply::RECIPIENT_OK)
+            }
             Ok(Recipient::NotLocal) => Step::cont(Reply::RELAY_DENIED),
             Err(e) => {
                 tracing::error!(peer = %self.peer, error = %e, "recipient lookup failed");
@@ -406,6 +461,15 @@ impl Session {
         };
         self.transactions += 1;
         let id = format!("{}{:04x}", self.conn_id, self.transactions);
+        if let Some(login) = &self.login {
+            let account = login.account;
+            let reply = self
+                .finish_submission(&helo, &envelope, account, &id, body)
+                .await;
+            // RFC 5321 §4.1.4: the transaction ends; the client stays greeted.
+            self.state = State::Greeted(helo);
+            return reply;
+        }
         let protocol = match (helo.extended, self.tls.is_some()) {
             (false, _) => Protocol::Smtp,
             (true, false) => Protocol::Esmtp,
@@ -494,6 +558,7 @@ mod tests {
     use surel_smtp_proto::Decoded;
     use surel_store::Store;
     use surel_store_sqlite::SqliteStore;
+    use surel_types::Secret;
 
     struct Fixture {
         _dir: tempfile::TempDir,
@@ -502,6 +567,10 @@ mod tests {
     }
 
     async fn fixture(tweak: impl FnOnce(&mut Limits)) -> Fixture {
+        fixture_for(tweak, false).await
+    }
+
+    async fn fixture_for(tweak: impl FnOnce(&mut Limits), submission: bool) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
         store
@@ -521,8 +590,14 @@ mod tests {
             ingest: Ingest::new(store.clone(), "mx.example.com".into()),
             starttls: true,
             memory: surel_net::MemoryBudget::new(u64::MAX),
+            submission,
+            throttle: Arc::new(surel_net::AuthThrottle::new(surel_net::ThrottlePolicy {
+                base_delay: std::time::Duration::ZERO,
+                ..Default::default()
+            })),
         });
-        let session = Session::new(ctx, "192.0.2.9:4000".parse().unwrap(), None);
+        let tls = submission.then(|| "TLSv1_3".to_string());
+        let session = Session::new(ctx, "192.0.2.9:4000".parse().unwrap(), tls);
         Fixture {
             _dir: dir,
             store,
@@ -734,6 +809,146 @@ mod tests {
         assert_eq!(tls.handle(cmd("STARTTLS")).await.reply.code, 502);
     }
 
+    const PASSWORD: &str = "alice's secret";
+
+    /// Submission over TLS: alice@example.com (password [`PASSWORD`]) with the alias
+    /// info@example.com, and bob@example.com from the base fixture.
+    async fn submission() -> Fixture {
+        let f = fixture_for(|_| {}, true).await;
+        let hash = surel_store::password::hash(&Secret::new(PASSWORD.into())).unwrap();
+        f.store
+            .add_account(&Address::parse("alice@example.com").unwrap(), &hash)
+            .await
+            .unwrap();
+        f.store
+            .add_alias(
+                &surel_store::AliasSource::parse("info@example.com").unwrap(),
+                &[Address::parse("alice@example.com").unwrap()],
+            )
+            .await
+            .unwrap();
+        f
+    }
+
+    fn b64(text: &str) -> String {
+        surel_types::sasl::encode_base64(text.as_bytes())
+    }
+
+    async fn authenticated() -> Fixture {
+        let mut f = submission().await;
+        send(&mut f, "EHLO c").await;
+        let plain = b64(&format!("\0alice@example.com\0{PASSWORD}"));
+        assert_eq!(send(&mut f, &format!("AUTH PLAIN {plain}")).await.0, 235);
+        f
+    }
+
+    #[tokio::test]
+    async fn submission_announces_auth_and_needs_it_before_mail() {
+        let mut f = submission().await;
+        let (_, ehlo) = send(&mut f, "EHLO c").await;
+        assert!(ehlo.contains("AUTH PLAIN LOGIN"), "{ehlo}");
+        assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
+        let (code, text) = send(&mut f, "MAIL FROM:<alice@example.com>").await;
+        assert_eq!((code, text.contains("5.7.0")), (530, true), "{text}");
+        // Without TLS (and not from loopback) AUTH is neither offered nor accepted.
+        let mut plain = Session::new(
+            f.session.ctx.clone(),
+            "192.0.2.9:4000".parse().unwrap(),
+            None,
+        );
+        let ehlo = plain.handle(cmd("EHLO c")).await.reply.to_string();
+        assert!(!ehlo.contains("AUTH"), "{ehlo}");
+        let step = plain.handle(cmd("AUTH PLAIN")).await;
+        assert_eq!(step.reply.code, 538, "{}", step.reply);
+        // Port 25 has no AUTH at all.
+        let mut inbound = fixture(|_| {}).await;
+        send(&mut inbound, "EHLO c").await;
+        assert_eq!(send(&mut inbound, "AUTH PLAIN").await.0, 502);
+    }
+
+    #[tokio::test]
+    async fn auth_plain_after_a_challenge_and_wrong_password() {
+        let mut f = submission().await;
+        send(&mut f, "EHLO c").await;
+        let bad = b64("\0alice@example.com\0wrong");
+        let (code, text) = send(&mut f, &format!("AUTH PLAIN {bad}")).await;
+        assert_eq!((code, text.contains("5.7.8")), (535, true), "{text}");
+        let step = f.session.handle(cmd("AUTH PLAIN")).await;
+        assert_eq!((step.reply.code, step.next), (334, Next::SaslResponse));
+        let good = b64(&format!("\0ALICE@example.com\0{PASSWORD}"));
+        let step = f.session.sasl_response(good.as_bytes()).await;
+        assert_eq!(step.reply.code, 235, "{}", step.reply);
+        assert_eq!(send(&mut f, "AUTH PLAIN").await.0, 503, "only once");
+    }
+
+    #[tokio::test]
+    async fn auth_login_with_and_without_initial_response_and_cancel() {
+        let mut f = submission().await;
+        send(&mut f, "EHLO c").await;
+        let step = f.session.handle(cmd("AUTH LOGIN")).await;
+        assert_eq!(step.reply.to_string(), "334 VXNlcm5hbWU6");
+        let step = f.session.sasl_response(b"*").await;
+        assert_eq!((step.reply.code, step.next), (501, Next::Command));
+        assert!(!f.session.expects_sasl());
+        // Outlook: the user name as the initial response.
+        let user = b64("alice@example.com");
+        let step = f.session.handle(cmd(&format!("AUTH LOGIN {user}"))).await;
+        assert_eq!(step.reply.to_string(), "334 UGFzc3dvcmQ6");
+        let step = f.session.sasl_response(b64(PASSWORD).as_bytes()).await;
+        assert_eq!(step.reply.code, 235, "{}", step.reply);
+        assert_eq!(send(&mut f, "MAIL FROM:<alice@example.com>").await.0, 250);
+    }
+
+    #[tokio::test]
+    async fn senders_must_belong_to_the_account() {
+        let mut f = authenticated().await;
+        let (code, text) = send(&mut f, "MAIL FROM:<bob@example.com>").await;
+        assert_eq!(code, 550, "{text}");
+        assert!(
+            text.contains("5.7.1") && text.contains("bob@example.com"),
+            "{text}"
+        );
+        assert_eq!(
+            send(&mut f, "MAIL FROM:<info@example.com>").await.0,
+            250,
+            "alias"
+        );
+        send(&mut f, "RCPT TO:<bob@example.com>").await;
+        f.session.handle(cmd("DATA")).await;
+        let step = f
+            .session
+            .data_end(Ok(b"From: Bob <bob@example.com>\r\n\r\nhi\r\n".to_vec()))
+            .await;
+        let text = step.reply.to_string();
+        assert_eq!(step.reply.code, 550, "{text}");
+        assert!(text.contains("bob@example.com"), "{text}");
+        assert!(inbox(&f, "bob@example.com").await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn submitted_mail_gets_date_message_id_and_esmtpsa() {
+        let mut f = authenticated().await;
+        send(&mut f, "MAIL FROM:<alice@example.com>").await;
+        assert_eq!(send(&mut f, "RCPT TO:<bob@example.com>").await.0, 250);
+        assert_eq!(send(&mut f, "RCPT TO:<nobody@example.com>").await.0, 550);
+        f.session.handle(cmd("DATA")).await;
+        let step = f
+            .session
+            .data_end(Ok(
+                b"From: Info <info@example.com>\r\nSubject: s\r\n\r\nhi\r\n".to_vec(),
+            ))
+            .await;
+        assert_eq!(step.reply.code, 250, "{}", step.reply);
+        let messages = inbox(&f, "bob@example.com").await;
+        let text = String::from_utf8(messages[0].clone()).unwrap();
+        assert!(text.starts_with("Received: from c "), "{text}");
+        assert!(text.contains("with ESMTPSA"), "{text}");
+        assert!(text.contains("\r\nDate: "), "{text}");
+        assert!(text.contains("\r\nMessage-ID: <"), "{text}");
+        // No DKIM key in this store: sent unsigned.
+        assert!(!text.contains("DKIM-Signature"), "{text}");
+    }
+
     #[tokio::test]
     async fn vrfy_never_reveals_users() {
         let mut f = fixture(|_| {}).await;
@@ -812,6 +1027,9 @@ mod tests {
                     assert!(matches!(end.reply.code, 250 | 451 | 554), "{}", end.reply);
                 }
                 Next::StartTls => f.session = f.session.restart_with_tls(Some("test".into())),
+                Next::SaslResponse => {
+                    f.session.sasl_response(b"*").await;
+                }
                 Next::Close | Next::Command => {}
             }
         }

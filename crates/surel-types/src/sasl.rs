@@ -1,8 +1,9 @@
-//! SASL pieces for RFC 5034 AUTH: client response lines, base64, and the PLAIN mechanism.
+//! SASL pieces shared by every service that takes passwords (POP3 AUTH RFC 5034, SMTP AUTH
+//! RFC 4954): client response lines, base64, and the PLAIN mechanism (RFC 4616).
 
-use surel_types::Secret;
+use crate::Secret;
 
-/// A client's line answering a `+` challenge (RFC 5034 §4).
+/// A client's line answering a challenge (POP3 `+`, RFC 5034 §4; SMTP `334`, RFC 4954 §4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SaslResponse {
     /// `*`: the client cancels the exchange.

@@ -49,13 +49,17 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         format!("TLS: {tls_what}"),
     ];
 
+    let memory = MemoryBudget::new(config.limits.inflight_memory);
+    let outbound = surel_queue::Outbound::new(store.clone() as Arc<dyn Store>);
     let smtp = Arc::new(surel_smtp::Context {
         hostname: config.hostname.clone(),
         limits: config.limits.clone(),
         ingest: surel_ingest::Ingest::new(store.clone() as Arc<dyn Store>, config.hostname.clone())
             .with_auth(auth_checks(&config)?),
         starttls: true,
-        memory: MemoryBudget::new(config.limits.inflight_memory),
+        memory: memory.clone(),
+        submission: false,
+        throttle: Arc::new(surel_net::AuthThrottle::default()),
     });
     let limiter = Arc::new(ConnectionLimiter::new(
         config.limits.connections,
@@ -69,10 +73,20 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
             surel_smtp::driver::run(ctx.clone(), Some(tls.clone()), accepted, stop.clone())
         });
     }
+    summary.extend(
+        services::start_submission(
+            &config,
+            store.clone(),
+            outbound.clone(),
+            memory,
+            &tls,
+            &tracker,
+            &shutdown,
+        )
+        .await?,
+    );
     summary.extend(services::start_pop3(&config, store.clone(), &tls, &tracker, &shutdown).await?);
     let not_yet = [
-        ("submission", &config.listen.submission),
-        ("submissions", &config.listen.submissions),
         ("imap", &config.listen.imap),
         ("imaps", &config.listen.imaps),
         ("http", &config.listen.http),
@@ -106,7 +120,6 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         }
     });
 
-    let outbound = surel_queue::Outbound::new(store.clone() as Arc<dyn Store>);
     spawn_queue(&config, outbound, &tracker, &shutdown)?;
 
     let mut stop = shutdown.clone();

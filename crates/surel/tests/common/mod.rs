@@ -1210,3 +1210,50 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         pause(Duration::from_millis(100));
     }
 }
+
+/// One `NAME IN TXT ( "…" … ) ; comment` line, read back: the name and its strings.
+pub fn parse_txt_line(line: &str) -> (String, Vec<String>) {
+    let (name, rest) = line.split_once(" IN TXT ").expect("a TXT line");
+    let rest = rest.split(" ; ").next().expect("record text");
+    let strings = rest
+        .split('"')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s.to_string())
+        .collect();
+    (name.to_string(), strings)
+}
+
+/// The `._domainkey.` lines of CLI output.
+pub fn dkim_lines(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|l| l.contains("._domainkey."))
+        .collect()
+}
+
+/// `zone` plus the DKIM key records of `domain` as `surel dkim show` prints them.
+pub fn publish_dkim(
+    mut zone: surel_dns::test_server::Zone,
+    server: &TestServer,
+    domain: &str,
+) -> surel_dns::test_server::Zone {
+    for line in dkim_lines(&server.cli(&["dkim", "show", domain])) {
+        let (name, strings) = parse_txt_line(line);
+        let parts: Vec<&str> = strings.iter().map(String::as_str).collect();
+        zone = zone.txt_parts(name.trim_end_matches('.'), &parts);
+    }
+    zone
+}
+
+/// Points the server's `listen.<service>` (one of the lists the test config leaves empty)
+/// at `addr`.
+pub fn set_listen(server: &TestServer, service: &str, addr: SocketAddr) {
+    let config = std::fs::read_to_string(&server.config_path).expect("read config");
+    let config = config.replacen(
+        &format!("\n{service} = []\n"),
+        &format!("\n{service} = [\"{addr}\"]\n"),
+        1,
+    );
+    std::fs::write(&server.config_path, config).expect("write config");
+}
