@@ -3,8 +3,10 @@
 //! and DKIM signing of outgoing mail with keys made here ([`DkimSigner`], [`generate_key`]).
 //!
 //! Owns: the verdicts and what they are called; DKIM key pairs, selector names and signing.
-//! mail-auth does the DKIM and DMARC protocol work; SPF's check_host() is evaluated here
-//! (`spf/`), since mail-auth 0.13.3 accepted records RFC 7208 calls errors. Callers see only
+//! mail-auth does the DKIM protocol work; SPF's check_host() is evaluated here (`spf/`), since
+//! mail-auth 0.13.3 accepted records RFC 7208 calls errors, and so are DMARC discovery and
+//! alignment (`dmarc.rs`), since it follows DMARCbis rather than RFC 7489's Public Suffix List
+//! organizational domain. Callers see only
 //! the types here, so the library can be swapped without touching ingest or submission.
 //! Must not: decide what happens to a message (ingest applies the configured policy), or read
 //! the network except through the shared `surel_dns::Resolver`.
@@ -89,14 +91,14 @@ impl Authenticator {
         let helo_is_domain =
             helo.contains('.') && !helo.starts_with('[') && helo.parse::<IpAddr>().is_err();
         let helo_check = if helo_is_domain {
-            Some(self.check_spf(inbound.ip, helo, "").await)
+            Some(self.verify_spf(inbound.ip, helo, "").await)
         } else {
             None
         };
-        let (spf_output, spf) = match (&helo_check, inbound.mail_from.is_empty()) {
+        let spf = match (&helo_check, inbound.mail_from.is_empty()) {
             // RFC 7208 §2.4: with a null sender the HELO identity is the MAIL FROM identity.
             (Some(helo), true) => helo.clone(),
-            _ => self.check_spf(inbound.ip, helo, inbound.mail_from).await,
+            _ => self.verify_spf(inbound.ip, helo, inbound.mail_from).await,
         };
         // RFC 7489 §4.1 / RFC 7208 §2.4: the SPF domain DMARC aligns is MAIL FROM's, else HELO's.
         let spf_domain = inbound
@@ -113,7 +115,7 @@ impl Authenticator {
             Some(message) => {
                 let (outputs, verdicts) = self.verify_dkim_outputs(&message).await;
                 let dmarc = self
-                    .verify_dmarc_output(&message, &outputs, &spf_domain, &spf_output)
+                    .verify_dmarc_output(&message, &outputs, &spf_domain, spf.result)
                     .await;
                 (verdicts, dmarc)
             }
@@ -128,9 +130,7 @@ impl Authenticator {
             ),
         };
         Report {
-            spf_helo: helo_check
-                .map(|(_, v)| v)
-                .filter(|_| !inbound.mail_from.is_empty()),
+            spf_helo: helo_check.filter(|_| !inbound.mail_from.is_empty()),
             spf,
             dkim,
             dmarc,

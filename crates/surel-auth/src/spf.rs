@@ -9,8 +9,6 @@ mod record;
 
 use std::net::IpAddr;
 
-use mail_auth::SpfOutput;
-
 use crate::Authenticator;
 
 /// The seven SPF results (RFC 7208 §2.6).
@@ -45,19 +43,6 @@ impl SpfResult {
             SpfResult::PermError => "permerror",
         }
     }
-
-    /// The same result as mail-auth's type, which its DMARC evaluation takes.
-    fn to_lib(self) -> mail_auth::SpfResult {
-        match self {
-            SpfResult::Pass => mail_auth::SpfResult::Pass,
-            SpfResult::Fail => mail_auth::SpfResult::Fail,
-            SpfResult::SoftFail => mail_auth::SpfResult::SoftFail,
-            SpfResult::Neutral => mail_auth::SpfResult::Neutral,
-            SpfResult::TempError => mail_auth::SpfResult::TempError,
-            SpfResult::PermError => mail_auth::SpfResult::PermError,
-            SpfResult::None => mail_auth::SpfResult::None,
-        }
-    }
 }
 
 /// Which identity an SPF check was about (RFC 7208 §2.3, §2.4).
@@ -86,17 +71,8 @@ impl Authenticator {
     /// `check_host()` (RFC 7208 §4) for the HELO name `helo`, or for the MAIL FROM address
     /// `mail_from` when it is not empty, evaluated here (`spf/eval.rs`) with the RFC's limits
     /// (§4.6.4: 10 DNS-querying terms, 2 void lookups).
+    /// On `fail`, the record's `exp=` explanation is fetched and expanded (§6.2).
     pub async fn verify_spf(&self, ip: IpAddr, helo: &str, mail_from: &str) -> SpfVerdict {
-        self.check_spf(ip, helo, mail_from).await.1
-    }
-
-    /// [`Self::verify_spf`], also returning the result as mail-auth's type for DMARC.
-    pub(crate) async fn check_spf(
-        &self,
-        ip: IpAddr,
-        helo: &str,
-        mail_from: &str,
-    ) -> (SpfOutput, SpfVerdict) {
         let helo = helo.trim_end_matches('.');
         let (identity, local, domain) = match mail_from.rsplit_once('@') {
             // RFC 7208 §2.3 / §2.4: the HELO identity, checked as if from postmaster@helo.
@@ -117,15 +93,16 @@ impl Authenticator {
             receiver: &self.hostname,
             lookups: 0,
             voids: 0,
+            includes: 0,
+            explanation: None,
         };
         let result = check.check_host(domain.to_string()).await;
-        let output = SpfOutput::new(domain.to_string()).with_result(result.to_lib());
-        let verdict = SpfVerdict {
+        SpfVerdict {
             result,
             identity,
             domain: domain.to_string(),
-            explanation: None,
-        };
-        (output, verdict)
+            // RFC 7208 §6.2: an explanation only accompanies a fail.
+            explanation: check.explanation.filter(|_| result == SpfResult::Fail),
+        }
     }
 }

@@ -19,6 +19,9 @@ const MAX_VOID: u32 = 2;
 /// RFC 7208 §4.6.4: at most 10 MX names / PTR names looked up per mechanism.
 const MAX_NAMES: usize = 10;
 
+/// The longest explanation kept, in octets; the DNS text may be far longer.
+const MAX_EXPLANATION: usize = 400;
+
 /// One check_host() run: the inputs and the limit counters shared by includes and redirects.
 pub(crate) struct Check<'a> {
     pub(crate) dns: &'a TokioResolver,
@@ -30,6 +33,10 @@ pub(crate) struct Check<'a> {
     pub(crate) receiver: &'a str,
     pub(crate) lookups: u32,
     pub(crate) voids: u32,
+    /// How many `include:` evaluations we are inside; their `exp=` is never used (§6.2).
+    pub(crate) includes: u32,
+    /// The expanded `exp=` text of the record that gave `fail` (RFC 7208 §6.2).
+    pub(crate) explanation: Option<String>,
 }
 
 type Boxed<'f> = Pin<Box<dyn Future<Output = SpfResult> + Send + 'f>>;
@@ -105,6 +112,14 @@ impl Check<'_> {
         for (qualifier, mechanism) in &record.directives {
             match self.mechanism(domain, mechanism).await {
                 Outcome::Match => {
+                    // §6.2: a fail from this record (not from inside an include, and not the
+                    // record that redirected here) carries this record's explanation.
+                    if *qualifier == Qualifier::Fail
+                        && self.includes == 0
+                        && let Some(exp) = &record.exp
+                    {
+                        self.explanation = self.explain(domain, exp).await;
+                    }
                     // §4.6.2: the qualifier of the first matching mechanism is the result.
                     return match qualifier {
                         Qualifier::Pass => SpfResult::Pass,
@@ -155,6 +170,19 @@ impl Check<'_> {
         }
     }
 
+    /// The macro values (RFC 7208 §7.2) while evaluating `domain`'s record.
+    fn vars<'v>(&'v self, domain: &'v str, validated: Option<&'v str>) -> Vars<'v> {
+        Vars {
+            local: self.local,
+            sender_domain: self.sender_domain,
+            domain,
+            ip: self.ip,
+            helo: self.helo,
+            receiver: self.receiver,
+            validated,
+        }
+    }
+
     /// Expands a domain-spec; `None` when the result cannot be a DNS name (treated as a name
     /// that does not exist, RFC 7208 §4.8 by analogy to §4.3).
     async fn target(&self, domain: &str, spec: &[Part]) -> Option<String> {
@@ -163,18 +191,38 @@ impl Check<'_> {
         } else {
             None
         };
-        let vars = Vars {
-            local: self.local,
-            sender_domain: self.sender_domain,
-            domain,
-            ip: self.ip,
-            helo: self.helo,
-            receiver: self.receiver,
-            validated: validated.as_deref(),
-        };
-        let expanded = macros::expand(spec, &vars);
+        let expanded = macros::expand(spec, &self.vars(domain, validated.as_deref()));
         let name = truncate(&expanded);
         valid_domain(name).then(|| name.to_string())
+    }
+
+    /// The explanation for a fail (RFC 7208 §6.2): the single TXT record at the expanded
+    /// `exp=` domain, macro-expanded as an explain-string (where `c`, `r` and `t` are allowed).
+    /// Any DNS error, zero or several records, or bad syntax gives none, as if no `exp=`.
+    async fn explain(&self, domain: &str, spec: &[Part]) -> Option<String> {
+        let target = self.target(domain, spec).await?;
+        let txts = self.txt(&target).await.ok()?;
+        let [txt] = txts.as_slice() else {
+            return None;
+        };
+        let text = std::str::from_utf8(txt).ok()?;
+        let parts = record::macro_string(text, true).ok()?;
+        let validated = if macros::needs_ptr(&parts) {
+            self.validated_name(domain).await
+        } else {
+            None
+        };
+        let mut text = macros::expand(&parts, &self.vars(domain, validated.as_deref()));
+        // It ends up in a header line (Authentication-Results `reason=`), which must stay under
+        // RFC 5322 §2.1.1's 998 octets: keep the start of a longer text.
+        if text.len() > MAX_EXPLANATION {
+            let cut = (0..=MAX_EXPLANATION)
+                .rev()
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(0);
+            text.truncate(cut);
+        }
+        Some(text)
     }
 
     /// The name for `spec`, or `domain` when there is none.
@@ -204,8 +252,11 @@ impl Check<'_> {
                 let Some(target) = self.target(domain, spec).await else {
                     return Outcome::Stop(SpfResult::PermError);
                 };
+                self.includes += 1;
+                let result = self.check_host(target).await;
+                self.includes -= 1;
                 // §5.2: pass matches; fail/softfail/neutral do not; none is a permerror.
-                match self.check_host(target).await {
+                match result {
                     SpfResult::Pass => Outcome::Match,
                     SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => Outcome::NoMatch,
                     SpfResult::TempError => Outcome::Stop(SpfResult::TempError),
@@ -491,5 +542,117 @@ mod tests {
             reverse_name("2001:db8::1".parse().unwrap())
                 .starts_with("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6")
         );
+    }
+
+    mod exp {
+        use std::time::Duration;
+
+        use surel_dns::test_server::{TestDns, Zone};
+
+        use super::super::MAX_EXPLANATION;
+        use crate::{Authenticator, SpfResult, SpfVerdict};
+
+        async fn check(zone: Zone, mail_from: &str) -> SpfVerdict {
+            let dns = TestDns::start(zone).await.unwrap();
+            let options = surel_dns::Options {
+                timeout: Duration::from_millis(300),
+                attempts: 1,
+                ..Default::default()
+            };
+            let resolver = surel_dns::Resolver::new(&[dns.addr()], &options).unwrap();
+            let auth = Authenticator::new(&resolver, "mx.receiver.test");
+            let ip = "192.0.2.3".parse().unwrap();
+            auth.verify_spf(ip, "client.test", mail_from).await
+        }
+
+        #[tokio::test]
+        async fn fail_fetches_and_expands_the_explanation() {
+            let zone = Zone::new()
+                .txt("example.com", "v=spf1 mx -all exp=why._spf.%{d}")
+                .txt(
+                    "why._spf.example.com",
+                    "%{i} is not one of %{d}'s mail servers (%{l} at %{r}, client %{c})",
+                );
+            let v = check(zone, "joe@example.com").await;
+            assert_eq!(v.result, SpfResult::Fail);
+            assert_eq!(
+                v.explanation.as_deref(),
+                Some(
+                    "192.0.2.3 is not one of example.com's mail servers \
+                     (joe at mx.receiver.test, client 192.0.2.3)"
+                )
+            );
+        }
+
+        #[tokio::test]
+        async fn strings_of_one_record_are_joined() {
+            let zone = Zone::new()
+                .txt("example.com", "v=spf1 -all exp=why.example.com")
+                .txt_parts("why.example.com", &["not ", "allowed"]);
+            let v = check(zone, "joe@example.com").await;
+            assert_eq!(v.explanation.as_deref(), Some("not allowed"));
+            let long = "x".repeat(250);
+            let zone = Zone::new()
+                .txt("example.com", "v=spf1 -all exp=why.example.com")
+                .txt_parts("why.example.com", &[&long, &long, &long]);
+            let v = check(zone, "joe@example.com").await;
+            assert_eq!(v.explanation.map(|e| e.len()), Some(MAX_EXPLANATION));
+        }
+
+        #[tokio::test]
+        async fn errors_leave_no_explanation() {
+            for zone in [
+                // No TXT at the exp domain.
+                Zone::new().txt("example.com", "v=spf1 -all exp=why.example.com"),
+                // Two records.
+                Zone::new()
+                    .txt("example.com", "v=spf1 -all exp=why.example.com")
+                    .txt("why.example.com", "one")
+                    .txt("why.example.com", "two"),
+                // Bad explain-string syntax.
+                Zone::new()
+                    .txt("example.com", "v=spf1 -all exp=why.example.com")
+                    .txt("why.example.com", "bad %{z} macro"),
+                // A DNS timeout.
+                Zone::new()
+                    .txt("example.com", "v=spf1 -all exp=why.example.com")
+                    .timeout("why.example.com"),
+            ] {
+                let v = check(zone, "joe@example.com").await;
+                assert_eq!(v.result, SpfResult::Fail);
+                assert_eq!(v.explanation, None);
+            }
+        }
+
+        #[tokio::test]
+        async fn only_a_fail_is_explained() {
+            let zone = Zone::new()
+                .txt("example.com", "v=spf1 ~all exp=why.example.com")
+                .txt("why.example.com", "go away");
+            let v = check(zone, "joe@example.com").await;
+            assert_eq!((v.result, v.explanation), (SpfResult::SoftFail, None));
+        }
+
+        #[tokio::test]
+        async fn include_targets_do_not_explain_and_redirect_targets_do() {
+            // RFC 7208 §6.2: an include's exp is never used.
+            let zone = Zone::new()
+                .txt("example.com", "v=spf1 include:inc.example.com -all")
+                .txt("inc.example.com", "v=spf1 -all exp=why.example.com")
+                .txt("why.example.com", "from the include");
+            let v = check(zone, "joe@example.com").await;
+            assert_eq!((v.result, v.explanation), (SpfResult::Fail, None));
+            // RFC 7208 §6.2: after a redirect, the target's exp, never the original's.
+            let zone = Zone::new()
+                .txt(
+                    "example.com",
+                    "v=spf1 redirect=r.example.com exp=a.example.com",
+                )
+                .txt("r.example.com", "v=spf1 -all exp=b.example.com")
+                .txt("a.example.com", "original")
+                .txt("b.example.com", "target");
+            let v = check(zone, "joe@example.com").await;
+            assert_eq!(v.explanation.as_deref(), Some("target"));
+        }
     }
 }
