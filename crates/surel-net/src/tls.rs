@@ -14,6 +14,36 @@ use crate::NetError;
 /// Accepts TLS handshakes with the server's certificate.
 pub type TlsAcceptor = tokio_rustls::TlsAcceptor;
 
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The server side of a TLS handshake on `tcp` (after STARTTLS/STLS, or first thing on an
+/// implicit-TLS port), bounded in time; `None` (logged) if it failed or timed out, and the
+/// connection is then dropped.
+pub async fn handshake(
+    acceptor: &TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+) -> Option<crate::MaybeTls> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => {
+            let stream = crate::MaybeTls::Tls(Box::new(tls));
+            tracing::debug!(
+                tls = stream.tls_summary().unwrap_or_default(),
+                "TLS started"
+            );
+            Some(stream)
+        }
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::info!("TLS handshake timed out");
+            None
+        }
+    }
+}
+
 /// Where the self-signed certificate and key are kept.
 pub fn self_signed_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
     let dir = data_dir.join("tls");

@@ -17,8 +17,6 @@ use tracing::Instrument;
 
 use crate::session::{Context, Next, Response, Session};
 
-/// How long a TLS handshake may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 /// Message text is encoded this much at a time.
@@ -107,24 +105,8 @@ impl Conn<MaybeTls> {
         let MaybeTls::Plain(tcp) = self.stream else {
             return None;
         };
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-            Ok(Ok(tls)) => {
-                self.stream = MaybeTls::Tls(Box::new(tls));
-                tracing::debug!(
-                    tls = self.stream.tls_summary().unwrap_or_default(),
-                    "TLS started"
-                );
-                Some(self)
-            }
-            Ok(Err(e)) => {
-                tracing::info!(error = %e, "TLS handshake failed");
-                None
-            }
-            Err(_) => {
-                tracing::info!("TLS handshake timed out");
-                None
-            }
-        }
+        self.stream = surel_net::tls::handshake(acceptor, tcp).await?;
+        Some(self)
     }
 }
 

@@ -5,7 +5,6 @@
 //! as raw lines ([`Next::SaslResponse`]); on an implicit-TLS port the handshake comes first.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use surel_net::{Accepted, LimitHit, MaybeTls, Reservation, Shutdown, TlsAcceptor};
 use surel_smtp_proto::{
@@ -16,8 +15,6 @@ use tracing::Instrument;
 
 use crate::session::{BdatPlan, Context, Next, Session, Step};
 
-/// How long a TLS handshake may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -138,24 +135,8 @@ impl Conn {
         let MaybeTls::Plain(tcp) = self.stream else {
             return None;
         };
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-            Ok(Ok(tls)) => {
-                self.stream = MaybeTls::Tls(Box::new(tls));
-                tracing::debug!(
-                    tls = self.stream.tls_summary().unwrap_or_default(),
-                    "STARTTLS done"
-                );
-                Some(self)
-            }
-            Ok(Err(e)) => {
-                tracing::info!(error = %e, "TLS handshake failed");
-                None
-            }
-            Err(_) => {
-                tracing::info!("TLS handshake timed out");
-                None
-            }
-        }
+        self.stream = surel_net::tls::handshake(acceptor, tcp).await?;
+        Some(self)
     }
 
     /// Serves commands until the session closes or asks for STARTTLS.
