@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use mail_auth::hickory_resolver::proto::rr::Name;
 use surel_auth::Authenticator;
 use surel_dns::test_server::{TestDns, Zone};
 use yaml_rust2::{Yaml, YamlLoader};
@@ -19,15 +18,6 @@ fn text(y: &Yaml) -> Option<String> {
     }
 }
 
-/// `name` as the test server sees it: in presentation form, so a label holding ":", "/", "%"
-/// or a space (all legal in a domain-spec, RFC 7208 §7.1) comes out escaped (`foo\:bar`).
-fn presented(name: &str) -> String {
-    let trimmed = name.trim_end_matches('.');
-    Name::from_labels(trimmed.split('.').map(str::as_bytes))
-        .map(|n| n.to_ascii())
-        .unwrap_or_else(|_| name.to_string())
-}
-
 /// The zone a scenario's `zonedata` describes. Type SPF records are served as TXT when a name
 /// has no TXT of its own (the suite's convention; RFC 7208 §3.1 dropped type SPF).
 fn zone(data: &Yaml) -> Zone {
@@ -36,7 +26,9 @@ fn zone(data: &Yaml) -> Zone {
         return zone;
     };
     for (name, records) in names {
-        let name = presented(&text(name).unwrap_or_default());
+        // Raw, as the evaluator queries them: the server splits names at "." and takes every
+        // other octet as it is, so ":", "/", "%" or a space (RFC 7208 §7.1) need no escaping.
+        let name = text(name).unwrap_or_default();
         zone = zone.exists(&name);
         let list = records.as_vec().cloned().unwrap_or_default();
         let has_txt = list.iter().any(|r| {
@@ -82,7 +74,7 @@ fn zone(data: &Yaml) -> Zone {
                     },
                     ("MX", Yaml::Array(mx)) => {
                         let pref = mx.first().and_then(Yaml::as_i64).unwrap_or(0);
-                        let host = presented(&mx.get(1).and_then(text).unwrap_or_default());
+                        let host = mx.get(1).and_then(text).unwrap_or_default();
                         zone.mx(&name, u16::try_from(pref).unwrap_or(0), &host)
                     }
                     ("PTR", v) => zone.ptr(&name, &text(v).unwrap_or_default()),
@@ -142,10 +134,13 @@ async fn openspf_rfc7208_suite() {
         println!("  FAIL {f}");
     }
     assert_eq!(total, 203, "the suite has 203 tests");
-    // Known gaps (null-text, mx-colon-domain, mx-colon-domain-ip4mapped: names and records the
-    // test server or hickory cannot carry) are printed above; the count may only go up.
+    // One known gap, printed above: null-text. Its second TXT record has no strings at all
+    // (RDLENGTH 0), which the server sends as it is; hickory's decoder refuses any response
+    // holding an empty RDATA outside UPDATE (`InvalidEmptyRecord`), the lookup fails and
+    // check_host() gives temperror (RFC 7208 §4.4) where the suite, whose resolver is a mock,
+    // expects the other record to pass. The count may only go up.
     assert!(passed >= KNOWN_PASSING, "{passed}/{total}: {failures:#?}");
 }
 
 /// Passing tests when this was written; raise it when a gap closes.
-const KNOWN_PASSING: usize = 200;
+const KNOWN_PASSING: usize = 202;

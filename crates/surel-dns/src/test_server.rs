@@ -2,6 +2,11 @@
 //! and TCP. Names are matched case-insensitively; a name with no records is NXDOMAIN, a name
 //! with records of other types is NODATA; a name marked [`Zone::timeout`] is never answered.
 //!
+//! Names, owners and targets alike, are split into labels at each unescaped `.`; `\X` and
+//! `\DDD` (decimal, RFC 1035 §5.1) escapes are undone and every other octet is kept as it is,
+//! so `foo:bar/baz.test` and `foo\:bar\/baz.test` are one name. Whatever an SPF domain-spec
+//! may hold (RFC 7208 §7.1) can so be served, as an owner or as an MX, PTR or CNAME target.
+//!
 //! ```no_run
 //! # async fn f() -> std::io::Result<()> {
 //! use surel_dns::test_server::{TestDns, Zone};
@@ -29,10 +34,10 @@ use hickory_server::zone_handler::MessageResponseBuilder;
 enum Rec {
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
-    Mx(u16, String),
+    Mx(u16, Name),
     Txt(Vec<Vec<u8>>),
-    Ptr(String),
-    Cname(String),
+    Ptr(Name),
+    Cname(Name),
     /// Queries for this name get no answer at all.
     Timeout,
 }
@@ -40,12 +45,65 @@ enum Rec {
 /// Records by name, built in code.
 #[derive(Clone, Debug, Default)]
 pub struct Zone {
-    names: HashMap<String, Vec<Rec>>,
+    names: HashMap<Key, Vec<Rec>>,
     ttl: u32,
 }
 
-fn key(name: &str) -> String {
-    name.trim_end_matches('.').to_ascii_lowercase()
+/// A name as the zone indexes it: its labels, lowercased.
+type Key = Vec<Vec<u8>>;
+
+fn key<'a>(labels: impl IntoIterator<Item = &'a [u8]>) -> Key {
+    labels.into_iter().map(<[u8]>::to_ascii_lowercase).collect()
+}
+
+/// The labels of `name` in presentation form: split at each unescaped `.` (a trailing one
+/// ignored, so "." is the root), with `\X` and `\DDD` escapes undone and every other octet
+/// kept as it is.
+fn labels(name: &str) -> Key {
+    if name == "." {
+        return Vec::new();
+    }
+    let bytes = name.as_bytes();
+    let (mut labels, mut label, mut i) = (Vec::new(), Vec::new(), 0);
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
+        match b {
+            b'.' => labels.push(std::mem::take(&mut label)),
+            b'\\' => {
+                let digits = bytes
+                    .get(i..i + 3)
+                    .filter(|d| d.iter().all(u8::is_ascii_digit));
+                let decimal = digits
+                    .and_then(|d| std::str::from_utf8(d).ok())
+                    .and_then(|d| d.parse::<u8>().ok());
+                match (decimal, bytes.get(i)) {
+                    (Some(octet), _) => {
+                        label.push(octet);
+                        i += 3;
+                    }
+                    (None, Some(&next)) => {
+                        label.push(next);
+                        i += 1;
+                    }
+                    (None, None) => label.push(b),
+                }
+            }
+            _ => label.push(b),
+        }
+    }
+    if !label.is_empty() {
+        labels.push(label);
+    }
+    labels
+}
+
+/// `name` (presentation form, see [`labels`]) as an absolute DNS name; `None` when a label is
+/// empty or too long, or the whole name too long.
+fn fqdn(name: &str) -> Option<Name> {
+    let labels = labels(name);
+    let mut name = Name::from_labels(labels.iter().map(Vec::as_slice)).ok()?;
+    name.set_fqdn(true);
+    Some(name)
 }
 
 impl Zone {
@@ -64,7 +122,10 @@ impl Zone {
     }
 
     fn push(mut self, name: &str, rec: Rec) -> Self {
-        self.names.entry(key(name)).or_default().push(rec);
+        self.names
+            .entry(key(labels(name).iter().map(Vec::as_slice)))
+            .or_default()
+            .push(rec);
         self
     }
 
@@ -86,9 +147,13 @@ impl Zone {
         }
     }
 
-    /// Adds an MX record.
+    /// Adds an MX record; an `exchange` no DNS name can hold (an empty or 64-octet label) is
+    /// skipped.
     pub fn mx(self, name: &str, preference: u16, exchange: &str) -> Self {
-        self.push(name, Rec::Mx(preference, exchange.to_string()))
+        match fqdn(exchange) {
+            Some(exchange) => self.push(name, Rec::Mx(preference, exchange)),
+            None => self,
+        }
     }
 
     /// Adds a TXT record of one string (split into 255-octet strings as DNS requires).
@@ -106,20 +171,28 @@ impl Zone {
         self.push(name, Rec::Txt(parts))
     }
 
-    /// Adds a TXT record made of several strings.
+    /// Adds a TXT record made of several strings. With none, the record goes out as RFC 1035
+    /// forbids, with an empty RDATA; hickory's decoder refuses a whole response holding one
+    /// (`InvalidEmptyRecord`), so a resolver built on it sees a failed lookup.
     pub fn txt_parts(self, name: &str, parts: &[&str]) -> Self {
         let parts = parts.iter().map(|p| p.as_bytes().to_vec()).collect();
         self.push(name, Rec::Txt(parts))
     }
 
-    /// Adds a PTR record.
+    /// Adds a PTR record; a `target` no DNS name can hold is skipped.
     pub fn ptr(self, name: &str, target: &str) -> Self {
-        self.push(name, Rec::Ptr(target.to_string()))
+        match fqdn(target) {
+            Some(target) => self.push(name, Rec::Ptr(target)),
+            None => self,
+        }
     }
 
-    /// Adds a CNAME record.
+    /// Adds a CNAME record; a `target` no DNS name can hold is skipped.
     pub fn cname(self, name: &str, target: &str) -> Self {
-        self.push(name, Rec::Cname(target.to_string()))
+        match fqdn(target) {
+            Some(target) => self.push(name, Rec::Cname(target)),
+            None => self,
+        }
     }
 
     /// Makes every query for `name` go unanswered (the client times out).
@@ -129,7 +202,9 @@ impl Zone {
 
     /// Makes sure `name` exists (NODATA rather than NXDOMAIN for every type).
     pub fn exists(mut self, name: &str) -> Self {
-        self.names.entry(key(name)).or_default();
+        self.names
+            .entry(key(labels(name).iter().map(Vec::as_slice)))
+            .or_default();
         self
     }
 
@@ -139,7 +214,7 @@ impl Zone {
         let mut name = qname.clone();
         // Follow CNAMEs inside the zone, a few steps at most.
         for _ in 0..8 {
-            let Some(recs) = self.names.get(&key(&name.to_ascii())) else {
+            let Some(recs) = self.names.get(&key(name.iter())) else {
                 let code = if records.is_empty() {
                     ResponseCode::NXDomain
                 } else {
@@ -155,7 +230,6 @@ impl Zone {
                 _ => None,
             });
             if let Some(target) = cname {
-                let target = fqdn(&target)?;
                 records.push(Record::from_rdata(
                     name.clone(),
                     self.ttl,
@@ -169,13 +243,13 @@ impl Zone {
                     (Rec::A(ip), RecordType::A) => RData::A(A(*ip)),
                     (Rec::Aaaa(ip), RecordType::AAAA) => RData::AAAA(AAAA(*ip)),
                     (Rec::Mx(pref, exchange), RecordType::MX) => {
-                        RData::MX(MX::new(*pref, fqdn(exchange)?))
+                        RData::MX(MX::new(*pref, exchange.clone()))
                     }
                     (Rec::Txt(parts), RecordType::TXT) => {
                         RData::TXT(TXT::from_bytes(parts.iter().map(Vec::as_slice).collect()))
                     }
-                    (Rec::Ptr(target), RecordType::PTR) => RData::PTR(PTR(fqdn(target)?)),
-                    (Rec::Cname(target), RecordType::CNAME) => RData::CNAME(CNAME(fqdn(target)?)),
+                    (Rec::Ptr(target), RecordType::PTR) => RData::PTR(PTR(target.clone())),
+                    (Rec::Cname(target), RecordType::CNAME) => RData::CNAME(CNAME(target.clone())),
                     _ => continue,
                 };
                 records.push(Record::from_rdata(name.clone(), self.ttl, data));
@@ -184,15 +258,6 @@ impl Zone {
         }
         Some((ResponseCode::ServFail, Vec::new()))
     }
-}
-
-fn fqdn(name: &str) -> Option<Name> {
-    let name = if name.ends_with('.') {
-        name.to_string()
-    } else {
-        format!("{name}.")
-    };
-    Name::from_ascii(&name).ok()
 }
 
 /// The SOA sent with NXDOMAIN/NODATA, owned by the root so it covers every name.
@@ -318,5 +383,21 @@ impl TestDns {
 impl Drop for TestDns {
     fn drop(&mut self) {
         self.server.shutdown_token().cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_at_unescaped_dots_and_keep_other_octets() {
+        let raw = labels("foo:bar/baz.Example.com.");
+        assert_eq!(raw, [&b"foo:bar/baz"[..], b"Example", b"com"]);
+        assert_eq!(labels(r"foo\:bar\/baz.Example.com"), raw);
+        assert_eq!(labels(r"a\.b\032c.test"), [&b"a.b c"[..], b"test"]);
+        assert!(labels(".").is_empty());
+        assert_eq!(fqdn("."), Some(Name::root()));
+        assert_eq!(fqdn("a..test"), None);
     }
 }

@@ -380,11 +380,10 @@ impl Check<'_> {
         };
         let mut names = Vec::new();
         let ptrs = rdata.iter().filter_map(|r| match r {
-            RData::PTR(ptr) => Some(ptr.0.to_ascii()),
+            RData::PTR(ptr) => Some(raw(&ptr.0)),
             _ => None,
         });
         for name in ptrs.take(MAX_NAMES) {
-            let name = name.strip_suffix('.').unwrap_or(&name).to_string();
             if let Ok(addrs) = self.addresses(&name).await
                 && addrs.contains(&self.ip)
             {
@@ -419,10 +418,7 @@ impl Check<'_> {
             .await?
             .iter()
             .filter_map(|r| match r {
-                RData::MX(mx) => {
-                    let host = mx.exchange.to_ascii();
-                    Some(host.strip_suffix('.').unwrap_or(&host).to_string())
-                }
+                RData::MX(mx) => Some(raw(&mx.exchange)),
                 _ => None,
             })
             .collect())
@@ -457,6 +453,16 @@ impl Check<'_> {
             .collect();
         Ok(rdata)
     }
+}
+
+/// `name` as `query` takes it back: its labels' octets as they are, joined by "." with no
+/// trailing one. Not `to_ascii()`, which escapes ":" or "/" (`foo\:bar`) into a different name
+/// once split at dots again (RFC 7208 §7.1 allows both in a domain-spec).
+fn raw(name: &Name) -> String {
+    name.iter()
+        .map(String::from_utf8_lossy)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn matched(yes: bool) -> Outcome {
@@ -653,6 +659,48 @@ mod tests {
                 .txt("b.example.com", "target");
             let v = check(zone, "joe@example.com").await;
             assert_eq!(v.explanation.as_deref(), Some("target"));
+        }
+    }
+
+    /// Names served by DNS that hold octets a domain-spec allows but a host name does not.
+    mod odd_names {
+        use std::time::Duration;
+
+        use surel_dns::test_server::{TestDns, Zone};
+
+        use crate::{Authenticator, SpfResult};
+
+        async fn check(zone: Zone) -> SpfResult {
+            let dns = TestDns::start(zone).await.unwrap();
+            let options = surel_dns::Options {
+                timeout: Duration::from_millis(300),
+                attempts: 1,
+                ..Default::default()
+            };
+            let resolver = surel_dns::Resolver::new(&[dns.addr()], &options).unwrap();
+            let auth = Authenticator::new(&resolver, "mx.receiver.test");
+            let ip = "192.0.2.3".parse().unwrap();
+            auth.verify_spf(ip, "client.test", "joe@example.com")
+                .await
+                .result
+        }
+
+        #[tokio::test]
+        async fn an_mx_target_with_a_colon_is_looked_up_as_served() {
+            let zone = Zone::new()
+                .txt("example.com", "v=spf1 mx:foo:bar/baz.example.com -all")
+                .mx("foo:bar/baz.example.com", 0, "foo:bar/baz.example.com")
+                .a("foo:bar/baz.example.com", "192.0.2.3".parse().unwrap());
+            assert_eq!(check(zone).await, SpfResult::Pass);
+        }
+
+        #[tokio::test]
+        async fn a_ptr_name_with_a_colon_is_validated_as_served() {
+            let zone = Zone::new()
+                .txt("example.com", "v=spf1 ptr:example.com -all")
+                .ptr("3.2.0.192.in-addr.arpa", "foo:bar.example.com")
+                .a("foo:bar.example.com", "192.0.2.3".parse().unwrap());
+            assert_eq!(check(zone).await, SpfResult::Pass);
         }
     }
 }
