@@ -1,4 +1,5 @@
-//! The delivery client: one SMTP session to one host, from greeting to QUIT.
+//! The delivery client: one SMTP session to one host, from greeting to QUIT, carrying one or
+//! more mail transactions (RSET between them, RFC 5321 §4.1.1.5).
 //!
 //! Why not mail-send (STACK): we need a per-recipient outcome from a single transaction,
 //! PIPELINING, opportunistic STARTTLS without certificate checks, and hard bounds on what a
@@ -86,6 +87,8 @@ pub struct Extensions {
     pub smtputf8: bool,
     /// RFC 3207.
     pub starttls: bool,
+    /// RFC 3030: BDAT.
+    pub chunking: bool,
 }
 
 impl Extensions {
@@ -101,6 +104,7 @@ impl Extensions {
                 "8BITMIME" => ext.eight_bit_mime = true,
                 "SMTPUTF8" => ext.smtputf8 = true,
                 "STARTTLS" => ext.starttls = true,
+                "CHUNKING" => ext.chunking = true,
                 _ => {}
             }
         }
@@ -125,6 +129,8 @@ pub struct Session {
     host: String,
     ext: Extensions,
     timeouts: Timeouts,
+    /// Mail transactions started on this connection.
+    transactions: usize,
     /// Whether STARTTLS succeeded.
     pub tls: bool,
 }
@@ -158,6 +164,7 @@ impl Session {
             host: target.host.to_string(),
             ext: Extensions::default(),
             timeouts,
+            transactions: 0,
             tls: false,
         };
         let greeting = s.read_reply("the greeting").await?;
@@ -218,8 +225,39 @@ impl Session {
         Ok(())
     }
 
+    /// What the server announced (after STARTTLS, the second EHLO's answer).
+    pub fn extensions(&self) -> &Extensions {
+        &self.ext
+    }
+
+    /// Mail transactions started on this connection so far.
+    pub fn transactions(&self) -> usize {
+        self.transactions
+    }
+
+    /// Whether the connection may carry another transaction: nothing unread is waiting (a reply
+    /// we did not ask for means we no longer know where the dialogue stands).
+    pub fn is_clean(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Readies a used connection for the next transaction: RFC 5321 §4.1.1.5, RSET aborts
+    /// whatever is left of the last one and must be answered `250`.
+    pub async fn reset(&mut self) -> Result<(), SessionError> {
+        let reply = self.command("RSET\r\n", "RSET").await?;
+        if reply.code == 250 {
+            Ok(())
+        } else {
+            Err(SessionError::Refused(reply))
+        }
+    }
+
     /// Runs one mail transaction; per-recipient outcomes in the order of `env.recipients`.
+    /// The content goes with `BDAT n LAST` when the server announced CHUNKING (RFC 3030 §2, one
+    /// chunk), else with DATA, dot-stuffed.
     pub async fn send(&mut self, env: &Envelope<'_>) -> Result<Vec<Outcome>, SessionError> {
+        self.transactions = self.transactions.saturating_add(1);
+        let chunking = self.ext.chunking;
         let host = self.host.clone();
         let size = env.message.len() as u64;
         if let Some(limit) = self.ext.size.filter(|&l| l > 0 && size > l) {
@@ -258,11 +296,14 @@ impl Session {
         let mut accepted = 0;
         if self.ext.pipelining {
             // RFC 2920 §3.1: MAIL, RCPTs and DATA may go in one group; the replies come in order.
+            // BDAT waits for the RCPT replies, so its octets are never sent for nobody.
             let mut group = mail;
             for r in &rcpts {
                 group.push_str(r);
             }
-            group.push_str("DATA\r\n");
+            if !chunking {
+                group.push_str("DATA\r\n");
+            }
             self.write(group.as_bytes()).await?;
             let mail_reply = self.read_reply("MAIL").await?;
             for _ in &rcpts {
@@ -270,14 +311,18 @@ impl Session {
                 accepted += usize::from(reply.code / 100 == 2);
                 outcomes.push(Outcome::of_reply(&reply, &host));
             }
-            let data = self.read_reply("DATA").await?;
+            let data = if chunking {
+                None
+            } else {
+                Some(self.read_reply("DATA").await?)
+            };
             if mail_reply.code / 100 != 2 {
                 return Err(SessionError::Refused(mail_reply));
             }
             if accepted == 0 {
                 return Ok(outcomes);
             }
-            if data.code != 354 {
+            if let Some(data) = data.filter(|d| d.code != 354) {
                 return Err(SessionError::Refused(data));
             }
         } else {
@@ -294,16 +339,28 @@ impl Session {
                 let _ = self.command("RSET\r\n", "RSET").await;
                 return Ok(outcomes);
             }
-            let data = self.command("DATA\r\n", "DATA").await?;
-            if data.code != 354 {
-                return Err(SessionError::Refused(data));
+            if !chunking {
+                let data = self.command("DATA\r\n", "DATA").await?;
+                if data.code != 354 {
+                    return Err(SessionError::Refused(data));
+                }
             }
         }
-        let body = encode_data(env.message);
-        timeout(self.timeouts.data_end, self.io.write_all(&body))
-            .await
-            .map_err(|_| Trouble::Timeout("the message"))?
-            .map_err(|_| Trouble::Closed)?;
+        if chunking {
+            let body = encode_bdat(env.message);
+            // RFC 3030 §2: `BDAT chunk-size LAST`, then exactly chunk-size octets.
+            let command = format!("BDAT {} LAST\r\n", body.len());
+            self.write_within(
+                &[command.as_bytes(), &body],
+                "the message",
+                self.timeouts.data_end,
+            )
+            .await?;
+        } else {
+            let body = encode_data(env.message);
+            self.write_within(&[&body], "the message", self.timeouts.data_end)
+                .await?;
+        }
         let done = self
             .read_reply_within("the end of data", self.timeouts.data_end)
             .await?;
@@ -331,13 +388,26 @@ impl Session {
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), SessionError> {
+        self.write_within(&[bytes], "a command", self.timeouts.command)
+            .await
+    }
+
+    /// Writes `parts` in order and flushes them (a TLS stream holds back what is not flushed).
+    async fn write_within(
+        &mut self,
+        parts: &[&[u8]],
+        what: &'static str,
+        limit: Duration,
+    ) -> Result<(), SessionError> {
         let io = &mut self.io;
-        timeout(self.timeouts.command, async {
-            io.write_all(bytes).await?;
+        timeout(limit, async {
+            for part in parts {
+                io.write_all(part).await?;
+            }
             io.flush().await
         })
         .await
-        .map_err(|_| Trouble::Timeout("a command"))?
+        .map_err(|_| Trouble::Timeout(what))?
         .map_err(|_| Trouble::Closed)?;
         Ok(())
     }
@@ -396,6 +466,19 @@ async fn connect(target: &Target<'_>, limit: Duration) -> Result<TcpStream, Trou
 /// The message as DATA sends it: every line ending CRLF (a bare CR or LF becomes CRLF, RFC 5321
 /// §2.3.8), lines starting with `.` doubled (§4.5.2), and the terminating `.` line.
 pub fn encode_data(message: &[u8]) -> Vec<u8> {
+    let mut out = canonical(message, true);
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+/// The message as one BDAT chunk carries it: every line ending CRLF (RFC 5321 §2.3.8), the last
+/// line ended too, and nothing stuffed or appended (RFC 3030 §2: the octets are taken as they are).
+pub fn encode_bdat(message: &[u8]) -> Vec<u8> {
+    canonical(message, false)
+}
+
+/// Lines ended with CRLF, the last one included; with `stuff_dots`, a leading `.` doubled.
+fn canonical(message: &[u8], stuff_dots: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len() + message.len() / 50 + 8);
     let mut at_line_start = true;
     let mut i = 0;
@@ -410,7 +493,7 @@ pub fn encode_data(message: &[u8]) -> Vec<u8> {
                 at_line_start = true;
             }
             _ => {
-                if at_line_start && b == b'.' {
+                if stuff_dots && at_line_start && b == b'.' {
                     out.push(b'.');
                 }
                 out.push(b);
@@ -422,7 +505,6 @@ pub fn encode_data(message: &[u8]) -> Vec<u8> {
     if !at_line_start {
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b".\r\n");
     out
 }
 
@@ -522,11 +604,26 @@ mod tests {
     }
 
     #[test]
+    fn bdat_content_is_crlf_only_and_never_stuffed() {
+        let table: [(&[u8], &[u8]); 5] = [
+            (b"a\r\nb\r\n", b"a\r\nb\r\n"),
+            (b"a\nb", b"a\r\nb\r\n"),
+            (b"a\rb\r\n", b"a\r\nb\r\n"),
+            (b".x\r\n.\r\n", b".x\r\n.\r\n"),
+            (b"", b""),
+        ];
+        for (input, want) in table {
+            assert_eq!(encode_bdat(input), want, "{}", input.escape_ascii());
+        }
+    }
+
+    #[test]
     fn ehlo_keywords_are_read() {
         let reply = Reply::new(
             250,
             None,
-            "mx.b.test Hello\nPIPELINING\nsize 1000\n8BITMIME\nSTARTTLS\nSMTPUTF8".to_string(),
+            "mx.b.test Hello\nPIPELINING\nsize 1000\n8BITMIME\nSTARTTLS\nSMTPUTF8\nCHUNKING"
+                .to_string(),
         );
         assert_eq!(
             Extensions::parse(&reply),
@@ -535,7 +632,8 @@ mod tests {
                 size: Some(1000),
                 eight_bit_mime: true,
                 smtputf8: true,
-                starttls: true
+                starttls: true,
+                chunking: true,
             }
         );
     }

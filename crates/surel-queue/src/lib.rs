@@ -1,7 +1,7 @@
 //! Outbound mail: the persistent queue's delivery engine (DESIGN §1 "Queue and delivery").
 //!
 //! Owns: leasing due entries from the store, MX routing ([`mx`]), the delivery client
-//! ([`client`]), mapping answers to [`Outcome`]s ([`outcome`]), the retry schedule ([`retry`]),
+//! ([`client`]) and the connections it keeps between transactions (`pool`), mapping answers to [`Outcome`]s ([`outcome`]), the retry schedule ([`retry`]),
 //! and the DSNs a sender gets ([`bounce`]). Must not: accept mail (that is `surel-ingest` and
 //! the sessions), or read the clock directly (everything takes a [`Clock`], so tests control
 //! time).
@@ -13,6 +13,8 @@
 //! - A message from `<>` never produces a DSN.
 //! - Nothing from the network is trusted: every read is bounded in time and size, and a peer
 //!   that misbehaves is a temporary failure.
+//! - A connection carries one transaction at a time and is pooled only between transactions,
+//!   while its destination's permit is held, so pooling never exceeds `per_destination`.
 //! - An attempt ends within its lease (`Settings::attempt_limit` < `Settings::lease_for`), so
 //!   no two workers ever work on one entry.
 
@@ -23,6 +25,7 @@ pub mod client;
 pub mod clock;
 pub mod mx;
 pub mod outcome;
+mod pool;
 pub mod reply;
 pub mod retry;
 mod worker;
@@ -60,6 +63,11 @@ pub struct Settings {
     pub max_concurrent: usize,
     /// Connections to one destination domain at once.
     pub per_destination: usize,
+    /// Mail transactions one connection carries before it is closed (RSET between them).
+    pub per_connection: usize,
+    /// How long a connection waits unused for the next message to its host; zero: QUIT after
+    /// each transaction.
+    pub idle_for: Duration,
     /// The client's timeouts.
     pub timeouts: client::Timeouts,
 }
@@ -82,6 +90,8 @@ impl Settings {
             attempt_limit: Duration::from_secs(20 * 60),
             max_concurrent: 64,
             per_destination: 4,
+            per_connection: 100,
+            idle_for: Duration::from_secs(5),
             timeouts: client::Timeouts::default(),
         }
     }

@@ -1,6 +1,7 @@
 //! The delivery worker: leases due entries, delivers each entry's due recipients grouped by
 //! destination domain (domains concurrently, each under its per-destination limit), records
-//! the outcomes, then reports failures and delays to the sender.
+//! the outcomes, then reports failures and delays to the sender. A connection that finished a
+//! transaction waits briefly in the pool ([`crate::pool`]) for the next message to its host.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -17,6 +18,7 @@ use tokio::task::JoinSet;
 use crate::client::{Envelope, Session, Target, TlsClient};
 use crate::mx::{self, Route};
 use crate::outcome::{Outcome, Trouble, Why};
+use crate::pool::Pool;
 use crate::retry::Next;
 use crate::{Clock, Outbound, Settings, bounce};
 
@@ -32,6 +34,8 @@ pub struct Worker {
     tls: TlsClient,
     slots: Arc<Semaphore>,
     destinations: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Connections between transactions, for the next message to the same host.
+    pool: Arc<Pool>,
 }
 
 impl Worker {
@@ -50,6 +54,7 @@ impl Worker {
             settings,
             tls: TlsClient::new()?,
             destinations: Mutex::new(HashMap::new()),
+            pool: Arc::default(),
         }))
     }
 
@@ -96,6 +101,7 @@ impl Worker {
             while tasks.join_next().await.is_some() {}
         })
         .await;
+        self.pool.close_all().await;
     }
 
     /// Leases and attempts every due entry once, waiting for all; returns how many it tried.
@@ -267,6 +273,20 @@ impl Worker {
         }
     }
 
+    /// An idle connection to `host` at `addr` that answered RSET (RFC 5321 §4.1.1.5); one that
+    /// does not is dropped (the peer closed it or lost track), and the caller opens a new one.
+    async fn reuse(&self, host: &str, addr: SocketAddr) -> Option<Session> {
+        while let Some(mut session) = self.pool.take(host, addr) {
+            match session.reset().await {
+                Ok(()) => return Some(session),
+                Err(e) => {
+                    tracing::debug!(host, %addr, error = ?e, "an idle connection failed RSET")
+                }
+            }
+        }
+        None
+    }
+
     fn destination(&self, domain: &str) -> Arc<Semaphore> {
         let mut map = self.destinations.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, s| {
@@ -322,28 +342,48 @@ impl Worker {
                 }
             };
             for ip in ips {
+                let addr = SocketAddr::new(ip, self.settings.port);
                 let target = Target {
                     host,
-                    addr: SocketAddr::new(ip, self.settings.port),
+                    addr,
                     source: self.settings.source,
                     hostname: &self.settings.hostname,
                 };
-                let mut session =
-                    match Session::open(&target, self.settings.timeouts, &self.tls).await {
-                        Ok(s) => s,
+                let (mut session, reused) = match self.reuse(host, addr).await {
+                    Some(s) => (s, true),
+                    None => match Session::open(&target, self.settings.timeouts, &self.tls).await {
+                        Ok(s) => (s, false),
                         Err(e) => {
                             last = e.outcome(host);
                             tracing::debug!(host, %ip, outcome = ?last, "cannot open a session");
                             continue;
                         }
-                    };
+                    },
+                };
                 let env = Envelope {
                     from,
                     recipients: rcpts,
                     message,
                 };
                 let result = session.send(&env).await;
-                session.quit().await;
+                tracing::info!(
+                    host,
+                    %ip,
+                    reused,
+                    transaction = session.transactions(),
+                    tls = session.tls,
+                    content = if session.extensions().chunking { "BDAT" } else { "DATA" },
+                    ok = result.is_ok(),
+                    "mail transaction"
+                );
+                if result.is_ok() {
+                    let s = &self.settings;
+                    self.pool
+                        .put(host, addr, session, s.per_connection, s.idle_for)
+                        .await;
+                } else {
+                    session.quit().await;
+                }
                 match result {
                     Ok(outcomes) if outcomes.iter().all(|o| matches!(o, Outcome::Retry(_))) => {
                         // Every recipient deferred: the next host may do better.

@@ -122,6 +122,15 @@ impl SqliteStore {
         Ok(removed)
     }
 
+    /// Frees the lease of every queue entry; returns how many were leased. For `surel serve` on a
+    /// single node, before its delivery worker starts: any lease then left in the database was
+    /// taken by an earlier run that died mid-attempt, and waiting out `lease_for` would only
+    /// delay its entries. Not for a store shared by several running workers (it would let two
+    /// of them attempt one entry), which is why this is not part of the `Store` trait.
+    pub async fn release_leases(&self) -> StoreResult<usize> {
+        self.write(queue::release_leases).await
+    }
+
     async fn read<R, F>(&self, work: F) -> StoreResult<R>
     where
         R: Send + 'static,

@@ -138,6 +138,16 @@ pub(crate) fn record_attempt(
     Ok(Done::quiet(()))
 }
 
+/// Frees every lease; returns how many entries held one. Only for a single node starting up:
+/// a lease left in the database then belongs to a previous run of this process that died
+/// mid-attempt, and its entries are due again at once instead of after `lease_for`.
+pub(crate) fn release_leases(conn: &Connection) -> Result<Done<usize>> {
+    let released = conn
+        .prepare_cached("UPDATE queue SET leased_until = NULL WHERE leased_until IS NOT NULL")?
+        .execute([])?;
+    Ok(Done::quiet(released))
+}
+
 pub(crate) fn list(conn: &Connection) -> Result<Vec<QueueEntry>> {
     let ids: Vec<i64> = conn
         .prepare_cached("SELECT id FROM queue ORDER BY id")?
@@ -280,6 +290,31 @@ mod tests {
 
     use super::*;
     use crate::SqliteStore;
+
+    #[tokio::test]
+    async fn released_leases_make_leased_entries_due_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        store
+            .enqueue(QueuedMessage {
+                bytes: Arc::from(&b"Subject: q\r\n\r\nq\r\n"[..]),
+                from: None,
+                recipients: vec![Address::parse("b@remote.test").unwrap()],
+                arrival: now,
+                account: None,
+            })
+            .await
+            .unwrap();
+        let lease = Duration::from_secs(1800);
+        assert_eq!(store.lease_due(now, 10, lease).await.unwrap().len(), 1);
+        assert!(store.lease_due(now, 10, lease).await.unwrap().is_empty());
+        assert_eq!(store.release_leases().await.unwrap(), 1);
+        let again = store.lease_due(now, 10, lease).await.unwrap();
+        assert_eq!(again.len(), 1, "due again without waiting for the lease");
+        assert_eq!(store.release_leases().await.unwrap(), 1);
+        assert_eq!(store.release_leases().await.unwrap(), 0);
+    }
 
     #[tokio::test]
     async fn garbage_collection_keeps_a_queued_blob_until_its_entry_is_done() {

@@ -120,6 +120,15 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         }
     });
 
+    // One node owns this SQLite store, so a lease still held now was taken by a previous run
+    // that died mid-attempt: free it, or its entries wait out the whole lease.
+    let released = store
+        .release_leases()
+        .await
+        .context("cannot release the queue leases of a previous run")?;
+    if released > 0 {
+        tracing::info!(released, "released queue leases left by a previous run");
+    }
     spawn_queue(&config, outbound, &tracker, &shutdown)?;
 
     let mut stop = shutdown.clone();

@@ -107,6 +107,62 @@ fn a_queued_message_reaches_the_destination_inbox() {
         "opportunistic TLS with the destination's self-signed certificate\n{}",
         sender.logs()
     );
+    // surel announces CHUNKING, so the content went as one `BDAT n LAST` (RFC 3030).
+    let transactions = transaction_lines(&sender);
+    assert!(
+        transactions.len() == 1 && transactions[0].contains("BDAT"),
+        "{transactions:?}"
+    );
+}
+
+/// The sender's `mail transaction` log events (one per transaction: host, reused, content).
+fn transaction_lines(sender: &TestServer) -> Vec<String> {
+    sender
+        .logs()
+        .lines()
+        .filter(|l| l.contains("mail transaction"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn messages_to_one_destination_share_connections() {
+    let zone = TestZone::start(zone());
+    let port = free_port(DEST);
+    let mut dest = destination(&zone, port);
+    dest.spawn();
+    let mut sender = TestServer::configure(&format!(
+        "{}\n[queue]\nretry_interval = \"1s\"\nlifetime = \"1h\"\ndelay_warning = \"0s\"\n\
+         delivery_port = {port}\npoll_interval = \"1s\"\n",
+        zone.toml()
+    ));
+    sender.add_domain("a.test");
+    sender.add_account(ALICE, "irrelevant password");
+    let n = 10;
+    for i in 0..n {
+        enqueue_in(
+            &sender.data_dir,
+            Some(ALICE),
+            &[BOB],
+            &mail(BOB, &format!("batch {i}")),
+        );
+    }
+    // All due at start: leased together, sent over at most `per_destination` (4) connections.
+    sender.spawn();
+    wait_for_inbox(&dest, BOB, n);
+    wait_until("the queue empties", || {
+        queue_in(&sender.data_dir).is_empty()
+    });
+    let transactions = transaction_lines(&sender);
+    let opened = transactions
+        .iter()
+        .filter(|l| l.contains("reused=false"))
+        .count();
+    assert_eq!(transactions.len(), n, "{transactions:#?}");
+    assert!(
+        (1..n).contains(&opened),
+        "{opened} connections for {n} messages\n{transactions:#?}"
+    );
 }
 
 #[test]
@@ -268,4 +324,61 @@ fn a_message_from_the_null_sender_never_bounces() {
         queue_in(&sender.data_dir).is_empty()
     });
     assert!(inbox_in(&sender.data_dir, ALICE).is_empty());
+}
+
+#[test]
+fn a_sender_killed_mid_attempt_delivers_promptly_after_a_restart() {
+    let zone = TestZone::start(zone());
+    let port = free_port(DEST);
+    // The destination hangs: it accepts and never greets, so the attempt is in progress (its
+    // entry leased for half an hour) when the sender dies.
+    let hanging = std::net::TcpListener::bind((DEST, port)).expect("bind the hanging MX");
+    hanging.set_nonblocking(true).expect("non-blocking");
+    let mut sender = TestServer::configure(&format!(
+        "{}\n[queue]\nretry_interval = \"1h\"\nlifetime = \"5d\"\ndelay_warning = \"0s\"\n\
+         delivery_port = {port}\npoll_interval = \"1s\"\n",
+        zone.toml()
+    ));
+    sender.add_domain("a.test");
+    sender.add_account(ALICE, "irrelevant password");
+    sender.spawn();
+    enqueue_in(
+        &sender.data_dir,
+        Some(ALICE),
+        &[BOB],
+        &mail(BOB, "after the crash"),
+    );
+    let mut held = Vec::new();
+    wait_until("the sender connects to the hanging MX", || {
+        if let Ok((stream, _)) = hanging.accept() {
+            held.push(stream);
+        }
+        !held.is_empty()
+    });
+    let entry = queue_in(&sender.data_dir).remove(0);
+    assert!(
+        entry.leased_until.is_some(),
+        "leased mid-attempt: {entry:?}"
+    );
+    assert_eq!(entry.recipients[0].attempts, 0);
+
+    sender.kill();
+    drop(held);
+    drop(hanging);
+    let mut dest = destination(&zone, port);
+    dest.spawn();
+    // With the lease left standing this would wait 30 minutes; with a 1h retry interval no
+    // retry can deliver it either: only the released lease makes it due at once.
+    sender.spawn();
+    wait_for_inbox(&dest, BOB, 1);
+    wait_until("the queue empties", || {
+        queue_in(&sender.data_dir).is_empty()
+    });
+    assert!(
+        sender
+            .logs()
+            .contains("released queue leases left by a previous run"),
+        "{}",
+        sender.logs()
+    );
 }
