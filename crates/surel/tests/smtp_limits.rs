@@ -530,7 +530,7 @@ fn memory_budget_for_messages_in_transit_defers_with_452() {
     );
     let big = big_message(80 * 1024);
     let small = big_message(40 * 1024);
-    for round in 0..20 {
+    for _ in 0..20 {
         let stored_before = server.inbox("alice@local.test").len();
         let mut holder = server.smtp_ehlo();
         holder.cmd("MAIL FROM:<big@example.org>", "250");
