@@ -194,10 +194,24 @@ impl Ingest {
         auth_results: Option<String>,
         now: chrono::DateTime<Utc>,
     ) -> StoreResult<Vec<Stored>> {
+        let (message, targets) = self.copies(bytes, accounts, mailbox, auth_results, now);
+        self.store.deliver(message, &targets).await
+    }
+
+    /// The message and one target per account (an account reached by several recipients gets
+    /// one copy).
+    fn copies(
+        &self,
+        bytes: Arc<[u8]>,
+        accounts: &[AccountId],
+        mailbox: MailboxName,
+        auth_results: Option<String>,
+        now: chrono::DateTime<Utc>,
+    ) -> (NewMessage, Vec<DeliveryTarget>) {
         let mut unique = accounts.to_vec();
         unique.sort_unstable();
         unique.dedup();
-        let targets: Vec<DeliveryTarget> = unique
+        let targets = unique
             .into_iter()
             .map(|account| DeliveryTarget {
                 account,
@@ -210,7 +224,7 @@ impl Ingest {
             flags: Vec::new(),
             auth_results,
         };
-        self.store.deliver(message, &targets).await
+        (message, targets)
     }
 }
 

@@ -42,8 +42,8 @@ impl Ingest {
     }
 
     /// Completes, signs and routes a submitted message. Returns once the queue entry (remote
-    /// recipients) and the local copies are durable; on error the message must not be
-    /// acknowledged (a queued part may then be sent again when the client retries).
+    /// recipients) and the local copies are durable, committed together; on error nothing of it
+    /// was kept and the message must not be acknowledged.
     pub async fn submit(&self, submission: &Submission<'_>, body: &[u8]) -> StoreResult<Submitted> {
         let now = Utc::now();
         let arrival = &submission.arrival;
@@ -54,33 +54,34 @@ impl Ingest {
         }
         let received = self.received(arrival, submission.single_rcpt, now);
         let bytes: std::sync::Arc<[u8]> = surel_message::prepend_header(&received, &message).into();
-        // The queue first: a failure after it leaves no local copy that a retry would double.
-        let queued = if submission.remote.is_empty() {
-            None
-        } else {
-            Some(
-                self.outbound
-                    .enqueue(QueuedMessage {
-                        bytes: bytes.clone(),
-                        from: submission.sender.cloned(),
-                        recipients: submission.remote.to_vec(),
-                        arrival: now,
-                        account: Some(submission.account),
-                    })
-                    .await?,
-            )
-        };
-        let stored = if submission.local.is_empty() {
-            Vec::new()
-        } else {
-            self.store_copies(
-                bytes,
-                submission.local,
-                surel_types::MailboxName::inbox(),
-                None,
-                now,
-            )
-            .await?
+        let remote = (!submission.remote.is_empty()).then(|| QueuedMessage {
+            bytes: bytes.clone(),
+            from: submission.sender.cloned(),
+            recipients: submission.remote.to_vec(),
+            arrival: now,
+            account: Some(submission.account),
+        });
+        let (message, targets) = self.copies(
+            bytes,
+            submission.local,
+            surel_types::MailboxName::inbox(),
+            None,
+            now,
+        );
+        // DESIGN §1: the acknowledgement covers local copies and queued recipients alike, so
+        // both commit together; a failure leaves neither, and the client's retry doubles nothing.
+        let (stored, queued) = match remote {
+            None => (self.store.deliver(message, &targets).await?, None),
+            Some(remote) if targets.is_empty() => {
+                (Vec::new(), Some(self.outbound.enqueue(remote).await?))
+            }
+            Some(remote) => {
+                let (stored, id) = self
+                    .outbound
+                    .deliver_and_enqueue(message, &targets, remote)
+                    .await?;
+                (stored, Some(id))
+            }
         };
         Ok(Submitted { stored, queued })
     }

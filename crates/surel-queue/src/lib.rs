@@ -121,6 +121,22 @@ impl Outbound {
         Ok(id)
     }
 
+    /// Stores local copies and queues the remote recipients of one message in one commit
+    /// ([`Store::deliver_and_enqueue`]), then wakes the worker.
+    pub async fn deliver_and_enqueue(
+        &self,
+        message: surel_store::NewMessage,
+        targets: &[surel_store::DeliveryTarget],
+        queued: QueuedMessage,
+    ) -> StoreResult<(Vec<surel_store::Stored>, QueueId)> {
+        let done = self
+            .store
+            .deliver_and_enqueue(message, targets, queued)
+            .await?;
+        self.wake.notify_one();
+        Ok(done)
+    }
+
     /// Wakes the worker (after `retry_now`, for instance).
     pub fn wake(&self) {
         self.wake.notify_one();

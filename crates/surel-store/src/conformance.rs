@@ -54,6 +54,7 @@ pub async fn run(store: &dyn Store) {
     change_feed(store).await;
     auth_results(store).await;
     queue::run(store).await;
+    queue::delivered_and_queued_together(store).await;
     dkim::run(store).await;
 }
 

@@ -148,6 +148,16 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::deliver`] does), the entry and one pending recipient each, due at `arrival`.
     /// Returns only when durable. `Invalid` without recipients.
     async fn enqueue(&self, message: QueuedMessage) -> StoreResult<QueueId>;
+    /// [`Store::deliver`] and [`Store::enqueue`] of one message in ONE commit, so a message with
+    /// local and remote recipients is either stored and queued, or neither (DESIGN §1 router:
+    /// the acknowledgement covers both). `queued.bytes` must be `message.bytes` (`Invalid`
+    /// otherwise): one blob serves both.
+    async fn deliver_and_enqueue(
+        &self,
+        message: NewMessage,
+        targets: &[DeliveryTarget],
+        queued: QueuedMessage,
+    ) -> StoreResult<(Vec<Stored>, QueueId)>;
     /// Leases up to `limit` entries that have a pending recipient due at or before `now` and are
     /// not leased (or whose lease ran out), oldest due first; each stays leased until
     /// `now + lease_for`, so a worker that crashes leaves them to be leased again later.

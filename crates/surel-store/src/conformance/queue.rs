@@ -179,3 +179,72 @@ pub(super) async fn run(store: &dyn Store) {
     not_found(store.drop_entry(two).await, "queue entry", "dropping twice");
     assert!(ok(store.queue_entries().await, "queue_entries").is_empty());
 }
+
+/// `deliver_and_enqueue`: local copies and the queue entry of one message commit together.
+pub(super) async fn delivered_and_queued_together(store: &dyn Store) {
+    let dom = super::domain("both.test");
+    ok(store.add_domain(&dom).await, "add_domain");
+    let account = ok(
+        store
+            .add_account(&address("local@both.test"), "unused")
+            .await,
+        "add_account",
+    );
+    let before = ok(store.queue_entries().await, "queue_entries").len();
+    let message = super::message("both");
+    let remote = QueuedMessage {
+        bytes: message.bytes.clone(),
+        ..queued(Some("local@both.test"), &["far@remote.test"], at(0), "both")
+    };
+
+    invalid(
+        store
+            .deliver_and_enqueue(
+                message.clone(),
+                &[super::target(account, "INBOX")],
+                queued(
+                    Some("local@both.test"),
+                    &["far@remote.test"],
+                    at(0),
+                    "other bytes",
+                ),
+            )
+            .await,
+        "deliver_and_enqueue with different bytes",
+    );
+    // A copy that cannot be stored (no such account) takes the queue entry down with it,
+    // whichever of the two a backend writes first.
+    let failed = store
+        .deliver_and_enqueue(
+            message.clone(),
+            &[super::target(surel_types::AccountId(i64::MAX), "INBOX")],
+            remote.clone(),
+        )
+        .await;
+    assert!(
+        failed.is_err(),
+        "delivery to a missing account fails: {failed:?}"
+    );
+    assert_eq!(
+        ok(store.queue_entries().await, "queue_entries").len(),
+        before,
+        "nothing queued when the local part failed"
+    );
+
+    let (stored, id) = ok(
+        store
+            .deliver_and_enqueue(message.clone(), &[super::target(account, "INBOX")], remote)
+            .await,
+        "deliver_and_enqueue",
+    );
+    assert_eq!(stored.len(), 1);
+    let entry = ok(store.queue_entry(id).await, "queue_entry").expect("queued");
+    assert_eq!(
+        ok(store.read_blob(&entry.blob).await, "read_blob"),
+        &*message.bytes,
+        "one blob serves both"
+    );
+    let inbox = ok(store.messages(stored[0].mailbox).await, "messages");
+    assert_eq!(inbox.last().map(|m| &m.blob), Some(&entry.blob));
+    ok(store.drop_entry(id).await, "drop_entry");
+}
