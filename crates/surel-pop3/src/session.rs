@@ -2,7 +2,7 @@
 //! commands, answers with replies, and never touches the socket.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use surel_net::AuthThrottle;
@@ -465,14 +465,8 @@ impl Session {
             Err(_) => None,
         };
         // An unknown name costs the same hashing as a known one, so timing tells nothing.
-        let hash = match &account {
-            Some(a) => a.password_hash.clone(),
-            None => dummy_hash().to_string(),
-        };
-        let verified =
-            tokio::task::spawn_blocking(move || surel_store::password::verify(&password, &hash))
-                .await
-                .unwrap_or(false);
+        let hash = account.as_ref().map(|a| a.password_hash.clone());
+        let verified = surel_store::password::check(password, hash).await;
         let account = match account {
             Some(account) if verified => account,
             _ => {
@@ -560,15 +554,6 @@ fn plaintext_refused() -> Reply {
         RespCode::Auth,
         "plaintext authentication is not allowed without TLS; use STLS",
     )
-}
-
-/// A hash no password matches in practice, made once, checked when the name is unknown.
-fn dummy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| {
-        let random = format!("{:x}{:x}", rand::random::<u64>(), rand::random::<u64>());
-        surel_store::password::hash(&Secret::new(random)).unwrap_or_default()
-    })
 }
 
 /// RFC 1939 §8 (and the issue): the maildrop is INBOX as it stands at login.

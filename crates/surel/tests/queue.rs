@@ -382,3 +382,229 @@ fn a_sender_killed_mid_attempt_delivers_promptly_after_a_restart() {
         sender.logs()
     );
 }
+
+/// A sender (a.test with alice, delivering to `port`) with its own `[queue]` timings.
+fn sender_with(zone: &TestZone, port: u16, retry: &str, lifetime: &str, warn: &str) -> TestServer {
+    let mut server = TestServer::configure(&format!(
+        "{}\n[queue]\nretry_interval = \"{retry}\"\nlifetime = \"{lifetime}\"\n\
+         delay_warning = \"{warn}\"\ndelivery_port = {port}\npoll_interval = \"1s\"\n",
+        zone.toml()
+    ));
+    server.add_domain("a.test");
+    server.add_account(ALICE, "irrelevant password");
+    server.spawn();
+    server
+}
+
+/// The one queue entry with id `id`, if it is still queued.
+fn entry(server: &TestServer, id: i64) -> Option<surel_store::QueueEntry> {
+    queue_in(&server.data_dir)
+        .into_iter()
+        .find(|e| e.id.0 == id)
+}
+
+/// The ids `surel queue list` prints (its first column).
+fn listed_ids(server: &TestServer) -> Vec<i64> {
+    let listed = server.cli(&["queue", "list"]);
+    let mut ids: Vec<i64> = listed
+        .lines()
+        .map(|l| {
+            l.split('\t')
+                .next()
+                .and_then(|id| id.parse().ok())
+                .unwrap_or_else(|| panic!("no id in the listed line {l:?}\n{listed}"))
+        })
+        .collect();
+    ids.dedup();
+    ids
+}
+
+/// A `Status:` value of the form `C.S.D` with class `class` (RFC 3463).
+fn assert_status_class(status: &str, class: char) {
+    let parts: Vec<&str> = status.split('.').collect();
+    assert!(
+        parts.len() == 3
+            && parts[0] == class.to_string()
+            && parts[1..]
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit())),
+        "status {status:?} is not {class}.x.x"
+    );
+}
+
+#[test]
+fn a_delayed_message_gets_one_delay_warning_then_is_delivered() {
+    let zone = TestZone::start(zone());
+    let port = free_port(DEST);
+    let mut dest = destination(&zone, port);
+    let sender = sender_with(&zone, port, "1s", "1h", "2s");
+    let id = enqueue_in(&sender.data_dir, Some(ALICE), &[BOB], &mail(BOB, "slow"));
+
+    // The destination is down: after a few failed attempts, one warning arrives.
+    let warning = String::from_utf8(wait_for_inbox(&sender, ALICE, 1).remove(0)).unwrap();
+    let fields = status_fields(&warning);
+    assert_eq!(field(&fields, "Reporting-MTA"), format!("dns; {HOSTNAME}"));
+    assert_eq!(field(&fields, "Final-Recipient"), "rfc822; bob@b.test");
+    assert_eq!(field(&fields, "Action"), "delayed");
+    assert_status_class(field(&fields, "Status"), '4');
+    assert!(
+        !field(&fields, "Will-Retry-Until").is_empty(),
+        "a delay warning says until when it retries: {fields:?}"
+    );
+    assert!(
+        !fields.iter().any(|(_, v)| v == "failed"),
+        "no recipient failed: {fields:?}"
+    );
+    assert!(
+        warning.contains("Subject: Delayed Mail (still being retried)\r\n"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("It is still being retried; you do not need to send it again."),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("Content-Type: multipart/report; report-type=delivery-status;"),
+        "{warning}"
+    );
+    assert!(warning.contains("Subject: slow\r\n"), "original headers");
+
+    // The entry is still queued, pending, and marked warned; it goes on being retried, and
+    // further failed attempts bring no second warning.
+    let warned = entry(&sender, id).expect("still queued after the warning");
+    assert!(warned.delay_warned, "{warned:?}");
+    assert_eq!(
+        warned.recipients[0].state,
+        surel_store::RecipientState::Pending
+    );
+    let attempts = warned.recipients[0].attempts;
+    wait_until(
+        &format!(
+            "two more failed attempts after {attempts}\n{}",
+            sender.logs()
+        ),
+        || entry(&sender, id).is_some_and(|e| e.recipients[0].attempts >= attempts + 2),
+    );
+    assert_eq!(
+        inbox_in(&sender.data_dir, ALICE).len(),
+        1,
+        "exactly one delay warning"
+    );
+
+    // The destination comes up: the message is delivered, and no failure report follows.
+    dest.spawn();
+    let got = wait_for_inbox(&dest, BOB, 1);
+    assert!(
+        header_section(&got[0]).contains("Subject: slow\r\n"),
+        "{}",
+        String::from_utf8_lossy(&got[0])
+    );
+    wait_until("the queue empties", || {
+        queue_in(&sender.data_dir).is_empty()
+    });
+    let alice = inbox_in(&sender.data_dir, ALICE);
+    assert_eq!(alice.len(), 1, "only the delay warning, no failure DSN");
+    assert_eq!(String::from_utf8(alice[0].clone()).unwrap(), warning);
+}
+
+#[test]
+fn the_queue_cli_shows_retries_and_drops_entries() {
+    let zone = TestZone::start(zone());
+    let port = free_port(DEST);
+    let mut dest = destination(&zone, port);
+    // Retries an hour apart: after the first failed attempt nothing is due within the test.
+    let sender = sender_with(&zone, port, "1h", "5d", "0s");
+    let retried = enqueue_in(
+        &sender.data_dir,
+        Some(ALICE),
+        &[BOB, "bob@d.test"],
+        &mail(BOB, "retry me"),
+    );
+    let dropped = enqueue_in(&sender.data_dir, Some(ALICE), &[BOB], &mail(BOB, "drop me"));
+    let silent = enqueue_in(
+        &sender.data_dir,
+        Some(ALICE),
+        &[BOB],
+        &mail(BOB, "drop me silently"),
+    );
+    let ids = [retried, dropped, silent];
+    wait_until(
+        &format!("one failed attempt for every entry\n{}", sender.logs()),
+        || {
+            let queue = queue_in(&sender.data_dir);
+            queue.len() == 3
+                && queue.iter().all(|e| {
+                    e.leased_until.is_none() && e.recipients.iter().all(|r| r.attempts >= 1)
+                })
+        },
+    );
+    let mut listed = listed_ids(&sender);
+    listed.sort_unstable();
+    assert_eq!(listed, ids.to_vec());
+
+    // `queue show`: the sender, every recipient with its state and attempts.
+    let shown = sender.cli(&["queue", "show", &retried.to_string()]);
+    assert!(shown.contains(&format!("id: {retried}\n")), "{shown}");
+    assert!(shown.contains("from: alice@a.test\n"), "{shown}");
+    for rcpt in [BOB, "bob@d.test"] {
+        let line = shown
+            .lines()
+            .find(|l| l.starts_with(&format!("recipient: {rcpt} ")))
+            .unwrap_or_else(|| panic!("no recipient line for {rcpt}\n{shown}"));
+        assert!(line.contains(" state=pending "), "{line}");
+        assert!(line.contains(" attempts=1 "), "{line}");
+        assert!(
+            !line.ends_with(" error=-"),
+            "the last error is shown: {line}"
+        );
+    }
+    let missing = sender.cli_err(&["queue", "show", "999999"], None);
+    assert!(missing.contains("999999"), "{missing}");
+
+    // `queue drop ID`: gone from the queue, and alice has a failure report.
+    let out = sender.cli(&["queue", "drop", &dropped.to_string()]);
+    assert!(out.contains(&dropped.to_string()), "{out}");
+    assert!(entry(&sender, dropped).is_none());
+    assert!(!listed_ids(&sender).contains(&dropped));
+    let dsn = String::from_utf8(wait_for_inbox(&sender, ALICE, 1).remove(0)).unwrap();
+    let fields = status_fields(&dsn);
+    assert_eq!(field(&fields, "Final-Recipient"), "rfc822; bob@b.test");
+    assert_eq!(field(&fields, "Action"), "failed");
+    assert_status_class(field(&fields, "Status"), '5');
+    assert!(
+        dsn.contains("Subject: drop me\r\n"),
+        "original headers\n{dsn}"
+    );
+
+    // `queue drop ID --silent`: gone, and no report.
+    sender.cli(&["queue", "drop", &silent.to_string(), "--silent"]);
+    assert!(entry(&sender, silent).is_none());
+    assert_eq!(listed_ids(&sender), vec![retried]);
+    assert_eq!(inbox_in(&sender.data_dir, ALICE).len(), 1, "no second DSN");
+
+    // `queue retry ID`: the destination is up now, and the entry (not due for an hour)
+    // goes at once.
+    let before = entry(&sender, retried).expect("still queued");
+    let not_due = chrono::Utc::now() + chrono::Duration::from_std(WAIT * 2).unwrap();
+    assert!(
+        before.recipients.iter().all(|r| r.next_attempt > not_due),
+        "not due within the test's waits: {before:?}"
+    );
+    dest.spawn();
+    sender.cli(&["queue", "retry", &retried.to_string()]);
+    for rcpt in [BOB, "bob@d.test"] {
+        let got = wait_for_inbox(&dest, rcpt, 1);
+        assert!(
+            header_section(&got[0]).contains("Subject: retry me\r\n"),
+            "{}",
+            String::from_utf8_lossy(&got[0])
+        );
+    }
+    wait_until("the queue empties", || {
+        queue_in(&sender.data_dir).is_empty()
+    });
+    assert!(sender.cli(&["queue", "list"]).is_empty());
+    // Neither dropped message reached the destination.
+    assert_eq!(inbox_in(&dest.data_dir, BOB).len(), 1);
+    assert_eq!(inbox_in(&sender.data_dir, ALICE).len(), 1);
+}
