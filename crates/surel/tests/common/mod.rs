@@ -344,8 +344,24 @@ impl Drop for TestServer {
 /// The bytes of every message in the INBOX of `address` in the store at `data_dir`, ascending by
 /// UID. Each message's recorded size must match its bytes.
 pub fn inbox_in(data_dir: &Path, address: &str) -> Vec<Vec<u8>> {
+    messages_in(data_dir, address, "INBOX")
+        .unwrap_or_else(|| panic!("{address} has no INBOX"))
+        .into_iter()
+        .map(|(bytes, _)| bytes)
+        .collect()
+}
+
+/// Every message of `address`'s mailbox `mailbox` at `data_dir`, ascending by UID, with the
+/// Authentication-Results value the store kept for it; `None` if there is no such mailbox. Each
+/// stored size must match its bytes.
+fn messages_in(
+    data_dir: &Path,
+    address: &str,
+    mailbox: &str,
+) -> Option<Vec<(Vec<u8>, Option<String>)>> {
     let data_dir = data_dir.to_path_buf();
     let address = Address::parse(address).unwrap_or_else(|e| panic!("bad address {address}: {e}"));
+    let name = MailboxName::parse(mailbox).expect("mailbox name");
     block_on(async move {
         let store = SqliteStore::open(&data_dir).expect("open the store");
         let account = store
@@ -353,13 +369,9 @@ pub fn inbox_in(data_dir: &Path, address: &str) -> Vec<Vec<u8>> {
             .await
             .expect("look up the account")
             .unwrap_or_else(|| panic!("no account {address}"));
-        let inbox = store
-            .mailbox(account.id, &MailboxName::inbox())
-            .await
-            .expect("look up INBOX")
-            .unwrap_or_else(|| panic!("{address} has no INBOX"));
+        let found = store.mailbox(account.id, &name).await.expect("mailbox")?;
         let mut messages = Vec::new();
-        for meta in store.messages(inbox.id).await.expect("list INBOX") {
+        for meta in store.messages(found.id).await.expect("list") {
             let bytes = store.read_blob(&meta.blob).await.expect("read a message");
             assert_eq!(
                 meta.size,
@@ -367,9 +379,9 @@ pub fn inbox_in(data_dir: &Path, address: &str) -> Vec<Vec<u8>> {
                 "stored size of UID {:?} of {address}",
                 meta.uid
             );
-            messages.push(bytes);
+            messages.push((bytes, meta.auth_results));
         }
-        messages
+        Some(messages)
     })
 }
 
@@ -1071,26 +1083,7 @@ impl TestZone {
 /// Every message in mailbox `mailbox` of `address` at `data_dir`, ascending by UID, with the
 /// Authentication-Results value the store kept for it.
 pub fn mailbox_in(data_dir: &Path, address: &str, mailbox: &str) -> Vec<(Vec<u8>, Option<String>)> {
-    let data_dir = data_dir.to_path_buf();
-    let address = Address::parse(address).unwrap_or_else(|e| panic!("bad address {address}: {e}"));
-    let name = MailboxName::parse(mailbox).expect("mailbox name");
-    block_on(async move {
-        let store = SqliteStore::open(&data_dir).expect("open the store");
-        let account = store
-            .account(&address)
-            .await
-            .expect("look up the account")
-            .unwrap_or_else(|| panic!("no account {address}"));
-        let Some(found) = store.mailbox(account.id, &name).await.expect("mailbox") else {
-            return Vec::new();
-        };
-        let mut messages = Vec::new();
-        for meta in store.messages(found.id).await.expect("list") {
-            let bytes = store.read_blob(&meta.blob).await.expect("read a message");
-            messages.push((bytes, meta.auth_results));
-        }
-        messages
-    })
+    messages_in(data_dir, address, mailbox).unwrap_or_default()
 }
 
 /// Creates mailbox `mailbox` for `address` in the store at `data_dir`.
