@@ -41,11 +41,13 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::Connection;
 use surel_store::{
-    Account, Alias, AliasSource, Change, ChangeHub, DeliveryTarget, DkimKey, Flag, FlagOp, Lookup,
-    Mailbox, MessageMeta, NewMessage, QueueEntry, QueueId, QueueRecipient, QueueTarget,
-    QueuedMessage, Store, StoreError, StoreResult, Stored,
+    Account, Alias, AliasSource, Change, ChangeHub, DeliveryTarget, DkimKey, Flag, FlagOp,
+    FlagsOutcome, Lookup, Mailbox, MailboxStatus, MessageMeta, MessageRow, NewMessage, QueueEntry,
+    QueueId, QueueRecipient, QueueTarget, QueuedMessage, Store, StoreError, StoreResult, Stored,
 };
-use surel_types::{AccountId, Address, BlobId, Domain, MailboxId, MailboxName, SpecialUse, Uid};
+use surel_types::{
+    AccountId, Address, BlobId, Domain, MailboxId, MailboxName, ModSeq, SpecialUse, Uid,
+};
 
 use crate::blobs::BlobDir;
 use crate::error::Result;
@@ -474,6 +476,85 @@ impl Store for SqliteStore {
 
     async fn drop_entry(&self, id: QueueId) -> StoreResult<QueueEntry> {
         self.write(move |conn| queue::drop_entry(conn, id)).await
+    }
+
+    async fn mailbox_by_id(&self, _id: MailboxId) -> StoreResult<Option<Mailbox>> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn mailbox_statuses(&self, _account: AccountId) -> StoreResult<Vec<MailboxStatus>> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn delete_mailbox(&self, _account: AccountId, _name: &MailboxName) -> StoreResult<()> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn rename_mailbox(
+        &self,
+        _account: AccountId,
+        _from: &MailboxName,
+        _to: &MailboxName,
+    ) -> StoreResult<()> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn subscriptions(&self, _account: AccountId) -> StoreResult<Vec<MailboxName>> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn set_subscribed(
+        &self,
+        _account: AccountId,
+        _name: &MailboxName,
+        _subscribed: bool,
+    ) -> StoreResult<()> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn append(&self, _mailbox: MailboxId, _message: NewMessage) -> StoreResult<Stored> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn message_rows(
+        &self,
+        _mailbox: MailboxId,
+        _ranges: &[(Uid, Uid)],
+        _with_parsed: bool,
+    ) -> StoreResult<Vec<MessageRow>> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn uids(&self, _mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn changed_since(
+        &self,
+        _mailbox: MailboxId,
+        _since: ModSeq,
+    ) -> StoreResult<Vec<MessageMeta>> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn expunged_since(&self, _mailbox: MailboxId, _since: ModSeq) -> StoreResult<Vec<Uid>> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn store_flags(
+        &self,
+        _mailbox: MailboxId,
+        _uids: &[Uid],
+        _op: FlagOp,
+        _flags: &[Flag],
+        _unchanged_since: Option<ModSeq>,
+    ) -> StoreResult<FlagsOutcome> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn copy_messages(
+        &self,
+        _from: MailboxId,
+        _uids: &[Uid],
+        _to: MailboxId,
+    ) -> StoreResult<Vec<(Uid, Uid)>> {
+        Err(StoreError::Invalid("WIP".into()))
+    }
+    async fn move_messages(
+        &self,
+        _from: MailboxId,
+        _uids: &[Uid],
+        _to: MailboxId,
+    ) -> StoreResult<Vec<(Uid, Uid)>> {
+        Err(StoreError::Invalid("WIP".into()))
     }
 
     fn changes(&self, account: AccountId) -> tokio::sync::broadcast::Receiver<Change> {

@@ -25,7 +25,7 @@ pub use queue::*;
 pub use records::*;
 
 use async_trait::async_trait;
-use surel_types::{AccountId, Address, BlobId, Domain, MailboxId, MailboxName, Uid};
+use surel_types::{AccountId, Address, BlobId, Domain, MailboxId, MailboxName, ModSeq, Uid};
 
 /// Why a store operation did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +142,87 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<MessageMeta>>;
     /// Removes the given UIDs from a mailbox; returns the UIDs that were removed.
     async fn expunge(&self, mailbox: MailboxId, uids: &[Uid]) -> StoreResult<Vec<Uid>>;
+
+    // ---- IMAP: mailboxes ----
+    /// One mailbox by id (its counters as of now).
+    async fn mailbox_by_id(&self, id: MailboxId) -> StoreResult<Option<Mailbox>>;
+    /// Every mailbox of an account with the counts STATUS needs, sorted by name, in one read.
+    async fn mailbox_statuses(&self, account: AccountId) -> StoreResult<Vec<MailboxStatus>>;
+    /// Deletes a mailbox and its messages (RFC 9051 §6.3.4; children are kept). `NotFound` if
+    /// missing; `Invalid` for INBOX. The mailbox's messages are gone in the same commit.
+    async fn delete_mailbox(&self, account: AccountId, name: &MailboxName) -> StoreResult<()>;
+    /// Renames a mailbox and every mailbox below it (`from/...`), keeping ids, UIDVALIDITY and
+    /// messages. `Exists` if `to` (or a renamed child's new name) exists, `NotFound` if `from`
+    /// is missing. INBOX (RFC 9051 §6.3.6): a new mailbox `to` is made and every message of
+    /// INBOX moves into it; INBOX stays, empty; INBOX's children are not renamed.
+    async fn rename_mailbox(
+        &self,
+        account: AccountId,
+        from: &MailboxName,
+        to: &MailboxName,
+    ) -> StoreResult<()>;
+    /// The account's subscriptions, sorted (names need not exist: RFC 9051 §6.3.7).
+    async fn subscriptions(&self, account: AccountId) -> StoreResult<Vec<MailboxName>>;
+    /// Subscribes or unsubscribes a name (idempotent).
+    async fn set_subscribed(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        subscribed: bool,
+    ) -> StoreResult<()>;
+
+    // ---- IMAP: messages ----
+    /// Stores one message into one existing mailbox with its flags and internal date (APPEND,
+    /// import). `NotFound` if the mailbox is gone. Durable on return; notifies the change feed.
+    async fn append(&self, mailbox: MailboxId, message: NewMessage) -> StoreResult<Stored>;
+    /// The messages whose UIDs fall in the given inclusive ranges, ascending by UID; with
+    /// `with_parsed` each carries its cached parse (surel-mime `MessageInfo` bytes, made once at
+    /// delivery).
+    async fn message_rows(
+        &self,
+        mailbox: MailboxId,
+        ranges: &[(Uid, Uid)],
+        with_parsed: bool,
+    ) -> StoreResult<Vec<MessageRow>>;
+    /// Every UID in a mailbox, ascending (SELECT's sequence-number map).
+    async fn uids(&self, mailbox: MailboxId) -> StoreResult<Vec<Uid>>;
+    /// Messages whose MODSEQ is greater than `since`, ascending by UID (CONDSTORE CHANGEDSINCE,
+    /// QRESYNC, and sessions catching up after a change notification).
+    async fn changed_since(
+        &self,
+        mailbox: MailboxId,
+        since: ModSeq,
+    ) -> StoreResult<Vec<MessageMeta>>;
+    /// UIDs expunged at a MODSEQ greater than `since`, ascending (QRESYNC VANISHED (EARLIER),
+    /// sessions catching up).
+    async fn expunged_since(&self, mailbox: MailboxId, since: ModSeq) -> StoreResult<Vec<Uid>>;
+    /// STORE: changes flags of the given UIDs in one commit. With `unchanged_since` (RFC 7162
+    /// §3.1.3), a message whose MODSEQ is greater is left alone and reported in `failed`.
+    /// `changed` holds the new state of every message whose flags actually changed (each with
+    /// a new MODSEQ); `unchanged` the others that exist.
+    async fn store_flags(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: &[Flag],
+        unchanged_since: Option<ModSeq>,
+    ) -> StoreResult<FlagsOutcome>;
+    /// COPY: one commit; returns (source UID, new UID) pairs in source order for the UIDs that
+    /// exist. `NotFound` if either mailbox is gone.
+    async fn copy_messages(
+        &self,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> StoreResult<Vec<(Uid, Uid)>>;
+    /// MOVE (RFC 6851): copy and expunge in one commit; returns the same pairs as COPY.
+    async fn move_messages(
+        &self,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> StoreResult<Vec<(Uid, Uid)>>;
 
     // ---- outbound queue ----
     /// Puts a message with remote recipients into the outbound queue: the bytes as a blob (as

@@ -258,3 +258,36 @@ pub struct DkimKey {
     /// When it was made; keys are listed newest first.
     pub created: DateTime<Utc>,
 }
+
+/// A mailbox with the counts STATUS and LIST-STATUS report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxStatus {
+    /// The mailbox and its counters.
+    pub mailbox: Mailbox,
+    /// Messages without `\Seen`.
+    pub unseen: u32,
+    /// Messages with `\Deleted`.
+    pub deleted: u32,
+    /// Sum of the messages' sizes (RFC 8438 STATUS SIZE).
+    pub size: u64,
+}
+
+/// One message as IMAP FETCH reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRow {
+    /// UID, flags, MODSEQ, size, date, blob.
+    pub meta: MessageMeta,
+    /// The cached parse (surel-mime `MessageInfo::encode`), when asked for and present.
+    pub parsed: Option<Vec<u8>>,
+}
+
+/// What a STORE did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlagsOutcome {
+    /// Messages whose flags changed, with their new flags and MODSEQ, ascending by UID.
+    pub changed: Vec<MessageMeta>,
+    /// Messages that exist but whose flags were already as asked.
+    pub unchanged: Vec<MessageMeta>,
+    /// UIDs left alone because their MODSEQ was above UNCHANGEDSINCE.
+    pub failed: Vec<Uid>,
+}
