@@ -5,4 +5,6 @@
 
 pub mod fetch;
 pub mod list;
+pub mod response;
 pub mod search;
+pub mod selected;
