@@ -2,10 +2,10 @@
 
 use surel_store::{Flag, FlagOp, StoreError, StoreResult};
 
-const SEEN: i64 = 1;
+pub(crate) const SEEN: i64 = 1;
 const ANSWERED: i64 = 2;
 const FLAGGED: i64 = 4;
-const DELETED: i64 = 8;
+pub(crate) const DELETED: i64 = 8;
 const DRAFT: i64 = 16;
 
 const SYSTEM: [(Flag, i64); 5] = [

@@ -29,6 +29,7 @@ mod dkim;
 mod error;
 mod flags;
 mod gc;
+mod imap;
 mod mailboxes;
 mod messages;
 mod queue;
@@ -131,6 +132,25 @@ impl SqliteStore {
     /// of them attempt one entry), which is why this is not part of the `Store` trait.
     pub async fn release_leases(&self) -> StoreResult<usize> {
         self.write(queue::release_leases).await
+    }
+
+    /// Makes the bytes durable as a blob, on a blocking thread of the caller: concurrent
+    /// deliveries fsync concurrently (the file system batches them), and the writer thread only
+    /// commits metadata. With `parse`, also computes what IMAP FETCH needs of the message
+    /// (surel-mime), once, so the writer only stores it.
+    async fn store_blob(&self, bytes: Arc<[u8]>, parse: bool) -> StoreResult<(BlobId, Vec<u8>)> {
+        let blobs = self.inner.blobs.clone();
+        tokio::task::spawn_blocking(move || {
+            let blob = blobs.store(&bytes)?;
+            let parsed = if parse {
+                surel_mime::MessageInfo::parse(&bytes).encode()
+            } else {
+                Vec::new()
+            };
+            Ok((blob, parsed))
+        })
+        .await
+        .map_err(StoreError::backend)?
     }
 
     async fn read<R, F>(&self, work: F) -> StoreResult<R>
@@ -335,16 +355,12 @@ impl Store for SqliteStore {
         }
         // Refuse bad flags before anything touches the disk.
         let flags = FlagSet::new(&message.flags)?;
-        let (blobs, bytes) = (self.inner.blobs.clone(), message.bytes.clone());
-        // The bytes are made durable here, on a blocking thread of the caller: concurrent
-        // deliveries fsync concurrently (the file system batches them), and the writer thread
-        // only commits metadata.
-        let blob = tokio::task::spawn_blocking(move || blobs.store(&bytes))
-            .await
-            .map_err(StoreError::backend)??;
+        let (blob, parsed) = self.store_blob(message.bytes.clone(), true).await?;
         let (blobs, targets) = (self.inner.blobs.clone(), targets.to_vec());
-        self.write(move |conn| messages::deliver(conn, &blobs, &blob, &message, &flags, &targets))
-            .await
+        self.write(move |conn| {
+            messages::deliver(conn, &blobs, &blob, &parsed, &message, &flags, &targets)
+        })
+        .await
     }
 
     async fn messages(&self, mailbox: MailboxId) -> StoreResult<Vec<MessageMeta>> {
@@ -383,11 +399,8 @@ impl Store for SqliteStore {
                 "a queued message needs a recipient".into(),
             ));
         }
-        let (blobs, bytes) = (self.inner.blobs.clone(), message.bytes.clone());
         // As in `deliver`: the bytes are durable before the writer commits what names them.
-        let blob = tokio::task::spawn_blocking(move || blobs.store(&bytes))
-            .await
-            .map_err(StoreError::backend)??;
+        let (blob, _) = self.store_blob(message.bytes.clone(), false).await?;
         let blobs = self.inner.blobs.clone();
         self.write(move |conn| queue::enqueue(conn, &blobs, &blob, &message))
             .await
@@ -410,17 +423,15 @@ impl Store for SqliteStore {
             ));
         }
         let flags = FlagSet::new(&message.flags)?;
-        let (blobs, bytes) = (self.inner.blobs.clone(), message.bytes.clone());
         // As in `deliver`: the bytes are durable before the writer commits what names them.
-        let blob = tokio::task::spawn_blocking(move || blobs.store(&bytes))
-            .await
-            .map_err(StoreError::backend)??;
+        let (blob, parsed) = self.store_blob(message.bytes.clone(), true).await?;
         let (blobs, targets) = (self.inner.blobs.clone(), targets.to_vec());
         self.write(move |conn| {
             // One savepoint holds both: a failure in either undoes the other (the conformance
             // suite makes the second one fail and checks the first left nothing).
             let id = queue::enqueue(conn, &blobs, &blob, &queued)?;
-            let stored = messages::deliver(conn, &blobs, &blob, &message, &flags, &targets)?;
+            let stored =
+                messages::deliver(conn, &blobs, &blob, &parsed, &message, &flags, &targets)?;
             let mut changes = stored.changes;
             changes.extend(id.changes);
             Ok(Done {
@@ -478,83 +489,122 @@ impl Store for SqliteStore {
         self.write(move |conn| queue::drop_entry(conn, id)).await
     }
 
-    async fn mailbox_by_id(&self, _id: MailboxId) -> StoreResult<Option<Mailbox>> {
-        Err(StoreError::Invalid("WIP".into()))
+    async fn mailbox_by_id(&self, id: MailboxId) -> StoreResult<Option<Mailbox>> {
+        self.read(move |conn| imap::mailbox_by_id(conn, id)).await
     }
-    async fn mailbox_statuses(&self, _account: AccountId) -> StoreResult<Vec<MailboxStatus>> {
-        Err(StoreError::Invalid("WIP".into()))
+
+    async fn mailbox_statuses(&self, account: AccountId) -> StoreResult<Vec<MailboxStatus>> {
+        self.read(move |conn| imap::statuses(conn, account)).await
     }
-    async fn delete_mailbox(&self, _account: AccountId, _name: &MailboxName) -> StoreResult<()> {
-        Err(StoreError::Invalid("WIP".into()))
+
+    async fn delete_mailbox(&self, account: AccountId, name: &MailboxName) -> StoreResult<()> {
+        let name = name.clone();
+        self.write(move |conn| imap::delete_mailbox(conn, account, &name))
+            .await
     }
+
     async fn rename_mailbox(
         &self,
-        _account: AccountId,
-        _from: &MailboxName,
-        _to: &MailboxName,
+        account: AccountId,
+        from: &MailboxName,
+        to: &MailboxName,
     ) -> StoreResult<()> {
-        Err(StoreError::Invalid("WIP".into()))
+        let (from, to) = (from.clone(), to.clone());
+        self.write(move |conn| imap::rename_mailbox(conn, account, &from, &to))
+            .await
     }
-    async fn subscriptions(&self, _account: AccountId) -> StoreResult<Vec<MailboxName>> {
-        Err(StoreError::Invalid("WIP".into()))
+
+    async fn subscriptions(&self, account: AccountId) -> StoreResult<Vec<MailboxName>> {
+        self.read(move |conn| imap::subscriptions(conn, account))
+            .await
     }
+
     async fn set_subscribed(
         &self,
-        _account: AccountId,
-        _name: &MailboxName,
-        _subscribed: bool,
+        account: AccountId,
+        name: &MailboxName,
+        subscribed: bool,
     ) -> StoreResult<()> {
-        Err(StoreError::Invalid("WIP".into()))
+        let name = name.clone();
+        self.write(move |conn| imap::set_subscribed(conn, account, &name, subscribed))
+            .await
     }
-    async fn append(&self, _mailbox: MailboxId, _message: NewMessage) -> StoreResult<Stored> {
-        Err(StoreError::Invalid("WIP".into()))
+
+    async fn append(&self, mailbox: MailboxId, message: NewMessage) -> StoreResult<Stored> {
+        let flags = FlagSet::new(&message.flags)?;
+        let (blob, parsed) = self.store_blob(message.bytes.clone(), true).await?;
+        let blobs = self.inner.blobs.clone();
+        self.write(move |conn| {
+            messages::append(conn, &blobs, &blob, &parsed, mailbox, &message, &flags)
+        })
+        .await
     }
+
     async fn message_rows(
         &self,
-        _mailbox: MailboxId,
-        _ranges: &[(Uid, Uid)],
-        _with_parsed: bool,
+        mailbox: MailboxId,
+        ranges: &[(Uid, Uid)],
+        with_parsed: bool,
     ) -> StoreResult<Vec<MessageRow>> {
-        Err(StoreError::Invalid("WIP".into()))
+        let ranges = ranges.to_vec();
+        self.read(move |conn| imap::rows(conn, mailbox, &ranges, with_parsed))
+            .await
     }
-    async fn uids(&self, _mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
-        Err(StoreError::Invalid("WIP".into()))
+
+    async fn uids(&self, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
+        self.read(move |conn| imap::uids(conn, mailbox)).await
     }
+
     async fn changed_since(
         &self,
-        _mailbox: MailboxId,
-        _since: ModSeq,
+        mailbox: MailboxId,
+        since: ModSeq,
     ) -> StoreResult<Vec<MessageMeta>> {
-        Err(StoreError::Invalid("WIP".into()))
+        self.read(move |conn| imap::changed_since(conn, mailbox, since))
+            .await
     }
-    async fn expunged_since(&self, _mailbox: MailboxId, _since: ModSeq) -> StoreResult<Vec<Uid>> {
-        Err(StoreError::Invalid("WIP".into()))
+
+    async fn expunged_since(&self, mailbox: MailboxId, since: ModSeq) -> StoreResult<Vec<Uid>> {
+        self.read(move |conn| imap::expunged_since(conn, mailbox, since))
+            .await
     }
+
     async fn store_flags(
         &self,
-        _mailbox: MailboxId,
-        _uids: &[Uid],
-        _op: FlagOp,
-        _flags: &[Flag],
-        _unchanged_since: Option<ModSeq>,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: &[Flag],
+        unchanged_since: Option<ModSeq>,
     ) -> StoreResult<FlagsOutcome> {
-        Err(StoreError::Invalid("WIP".into()))
+        let given = FlagSet::new(flags)?;
+        let uids = uids.to_vec();
+        self.write(move |conn| {
+            messages::store_flags(conn, mailbox, &uids, op, &given, unchanged_since)
+        })
+        .await
     }
+
     async fn copy_messages(
         &self,
-        _from: MailboxId,
-        _uids: &[Uid],
-        _to: MailboxId,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
     ) -> StoreResult<Vec<(Uid, Uid)>> {
-        Err(StoreError::Invalid("WIP".into()))
+        let uids = uids.to_vec();
+        self.write(move |conn| imap::copy(conn, from, &uids, to))
+            .await
     }
+
     async fn move_messages(
         &self,
-        _from: MailboxId,
-        _uids: &[Uid],
-        _to: MailboxId,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
     ) -> StoreResult<Vec<(Uid, Uid)>> {
-        Err(StoreError::Invalid("WIP".into()))
+        let uids = uids.to_vec();
+        self.write(move |conn| imap::move_messages(conn, from, &uids, to))
+            .await
     }
 
     fn changes(&self, account: AccountId) -> tokio::sync::broadcast::Receiver<Change> {
@@ -779,7 +829,7 @@ mod tests {
         let targets = vec![inbox(id)];
         let b = blob.clone();
         store
-            .write(move |conn| messages::deliver(conn, &blobs, &b, &msg, &flags, &targets))
+            .write(move |conn| messages::deliver(conn, &blobs, &b, &[], &msg, &flags, &targets))
             .await
             .unwrap();
         let meta = store.messages(inbox_id).await.unwrap().remove(0);

@@ -118,6 +118,11 @@ pub(crate) fn list(conn: &Connection, account: AccountId) -> Result<Vec<Mailbox>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+pub(crate) fn by_id(conn: &Connection, id: MailboxId) -> Result<Option<Mailbox>> {
+    let mut stmt = conn.prepare_cached(&format!("{MAILBOX_COLUMNS} WHERE id = ?1"))?;
+    Ok(stmt.query_row([id.0], mailbox_row).optional()?)
+}
+
 pub(crate) fn get(
     conn: &Connection,
     account: AccountId,

@@ -131,6 +131,25 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX queue_recipients_due ON queue_recipients(state, next_attempt);
     ",
+    // 5: IMAP. Subscriptions (names need not exist, RFC 9051 §6.3.7); expunged UIDs with the
+    // MODSEQ of their removal, so QRESYNC clients and sessions catching up learn what vanished
+    // (RFC 7162 §3.2.5); MODSEQ lookups for CHANGEDSINCE.
+    "
+    CREATE TABLE subscriptions (
+        account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        PRIMARY KEY (account, name)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE expunged (
+        mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        uid INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox, uid)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX expunged_modseq ON expunged(mailbox, modseq);
+    CREATE INDEX messages_modseq ON messages(mailbox, modseq);
+    ",
 ];
 
 /// Opens the one writing connection, switches the database to WAL, and migrates the schema.

@@ -16,6 +16,8 @@
 //! - Each committed change reaches the feed of its own account, and of no other.
 //! - The outbound queue's choices are listed in the `queue` submodule.
 //! - DKIM keys: the `dkim` submodule.
+//! - What IMAP needs (APPEND, ranges, MODSEQ queries, COPY/MOVE, rename/delete, subscriptions):
+//!   the `imap` submodule.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -30,6 +32,7 @@ use surel_types::{AccountId, Address, BlobId, Domain, MailboxId, MailboxName, Sp
 use tokio::sync::broadcast;
 
 mod dkim;
+mod imap;
 mod queue;
 
 use crate::{
@@ -56,6 +59,7 @@ pub async fn run(store: &dyn Store) {
     queue::run(store).await;
     queue::delivered_and_queued_together(store).await;
     dkim::run(store).await;
+    imap::run(store).await;
 }
 
 async fn domains(store: &dyn Store) {
