@@ -1,18 +1,63 @@
 //! The selected mailbox (RFC 9051 §6.4): its sequence-number map, what the client has been
-//! told, and the commands that work on messages. CONTRACT STUB: signatures are the contract
-//! between the session (session.rs, which parses, dispatches and owns the connection state) and
-//! this file (which owns everything that needs the message sequence numbers).
+//! told, and the commands that work on messages. The session (session.rs) parses, dispatches
+//! and owns the connection; this file owns everything that needs message sequence numbers.
+//!
+//! Invariants:
+//! - `uids` is what the client believes: a message expunged elsewhere stays in it (and stays
+//!   addressable, answering nothing) until an EXPUNGE or VANISHED may be sent (RFC 9051 §7.5.1).
+//! - Nothing the store reports is lost: `seen_modseq` only moves to a MODSEQ read *before* the
+//!   changes were listed, so a race repeats a FLAGS update at worst, never drops one.
+//! - No response is built from more than [`CHUNK`] messages' bytes at a time.
+
+mod copy;
+mod fetch;
+mod search;
+mod set;
+mod store;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashMap};
 
 use surel_imap_proto::Flag as WireFlag;
 use surel_imap_proto::{FetchItem, QresyncParams, SearchKey, SearchReturn, SequenceSet, StoreOp};
-use surel_store::{Mailbox, Store, StoreError};
+use surel_mime::MessageInfo;
+use surel_store::{Flag, Mailbox, MessageMeta, Store, StoreError};
+use surel_types::{ModSeq, Uid};
 
+use crate::fetch::Options;
 use crate::response::{Done, Enabled};
+
+/// Messages loaded per `message_rows` call: bounds the bytes held while answering.
+const CHUNK: usize = 256;
+
+/// Messages per `message_rows` call when only metadata (flags) is read.
+const META_CHUNK: usize = 4096;
+
+/// What a client learns from a sequence number beyond EXISTS (RFC 9051 §9).
+const INVALID_SET: &str = "Invalid message sequence number";
 
 /// State of one selected mailbox.
 pub struct Selected {
     mailbox: Mailbox,
     read_only: bool,
+    /// The sequence map: sequence number n is `uids[n - 1]`, ascending.
+    uids: Vec<u32>,
+    /// The store's highest MODSEQ as of the last catch-up: every change at or below it has
+    /// been read (and told, or queued in `pending_expunge`).
+    seen_modseq: u64,
+    /// The highest MODSEQ the client has been fully brought up to: `seen_modseq` when no
+    /// expunge is pending, else where it stood before the first pending one was noticed.
+    told_modseq: u64,
+    /// UIDs expunged by someone while EXPUNGE could not be sent; still in `uids`.
+    pending_expunge: BTreeSet<u32>,
+    /// RFC 5182 `$`: UIDs, ascending.
+    saved: Vec<u32>,
+    /// RFC 7162 §3.1: CONDSTORE is on for this mailbox (unsolicited FETCH carries MODSEQ).
+    condstore: bool,
+    /// This session's own flag changes since the last catch-up, UID -> the MODSEQ the client
+    /// was already shown, so they are not repeated as unsolicited FETCHes.
+    own: HashMap<u32, u64>,
 }
 
 impl Selected {
@@ -27,8 +72,72 @@ impl Selected {
         enabled: &Enabled,
         out: &mut Vec<u8>,
     ) -> Result<(Selected, Done), StoreError> {
-        let _ = (store, condstore, qresync, enabled, out);
-        Ok((Selected { mailbox, read_only }, Done::ok("stub")))
+        // Counters first, then the UIDs: a change in between is read again by the next
+        // refresh rather than missed.
+        let mailbox = store
+            .mailbox_by_id(mailbox.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(mailbox.name.to_string()))?;
+        let uids: Vec<u32> = store
+            .uids(mailbox.id)
+            .await?
+            .into_iter()
+            .map(|u| u.0)
+            .collect();
+        let highest = mailbox.highest_modseq.0;
+        let mut selected = Selected {
+            read_only,
+            uids,
+            seen_modseq: highest,
+            told_modseq: highest,
+            pending_expunge: BTreeSet::new(),
+            saved: Vec::new(),
+            // RFC 7162 §3.1 and §3.2.3: SELECT (CONDSTORE), ENABLE CONDSTORE or QRESYNC.
+            condstore: condstore || qresync.is_some() || enabled.condstore || enabled.qresync,
+            own: HashMap::new(),
+            mailbox,
+        };
+
+        out.extend_from_slice(b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
+        line(out, format_args!("* {} EXISTS", selected.uids.len()));
+        if !enabled.rev2 {
+            // RFC 3501 §7.3.2; surel keeps no \Recent (RFC 9051 dropped it).
+            out.extend_from_slice(b"* 0 RECENT\r\n");
+        }
+        let mailbox = &selected.mailbox;
+        line(
+            out,
+            format_args!("* OK [UIDVALIDITY {}] UIDs valid", mailbox.uid_validity),
+        );
+        line(
+            out,
+            format_args!("* OK [UIDNEXT {}] Predicted next UID", mailbox.uid_next.0),
+        );
+        if read_only {
+            out.extend_from_slice(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+        } else {
+            out.extend_from_slice(
+                b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] \
+                  Flags permitted\r\n",
+            );
+        }
+        line(out, format_args!("* OK [HIGHESTMODSEQ {highest}] Highest"));
+        if !enabled.rev2 {
+            // RFC 3501 §6.3.1: the first unseen message, if any.
+            if let Some(seq) = selected.first_unseen(store).await? {
+                line(out, format_args!("* OK [UNSEEN {seq}] First unseen"));
+            }
+        }
+        if let Some(params) = qresync {
+            selected.resync(store, params, out).await?;
+        }
+
+        let done = if read_only {
+            Done::ok("EXAMINE completed").with_code("READ-ONLY")
+        } else {
+            Done::ok("SELECT completed").with_code("READ-WRITE")
+        };
+        Ok((selected, done))
     }
 
     /// The mailbox as of opening (id, name, UIDVALIDITY...).
@@ -38,6 +147,17 @@ impl Selected {
 
     pub fn read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// Messages the client currently counts (its last EXISTS minus the EXPUNGEs it was sent).
+    pub fn exists(&self) -> usize {
+        self.uids.len()
+    }
+
+    /// The highest MODSEQ the client has been fully brought up to (no unannounced expunge at
+    /// or below it); what a HIGHESTMODSEQ response code may carry now.
+    pub fn highest_modseq(&self) -> u64 {
+        self.told_modseq
     }
 
     /// Catches up with changes made by anyone (this session included) since the client was
@@ -52,7 +172,80 @@ impl Selected {
         allow_expunge: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), StoreError> {
-        let _ = (store, enabled, allow_expunge, out);
+        self.note_enabled(enabled);
+        let Some(now) = store.mailbox_by_id(self.mailbox.id).await? else {
+            // Deleted by another session: every message it held is gone.
+            self.pending_expunge.extend(self.uids.iter().copied());
+            if allow_expunge {
+                self.flush_expunges(enabled, out);
+            }
+            return Ok(());
+        };
+        let current = now.highest_modseq.0;
+        if current == self.seen_modseq {
+            if allow_expunge {
+                self.flush_expunges(enabled, out);
+                if self.pending_expunge.is_empty() {
+                    self.told_modseq = self.seen_modseq;
+                }
+            }
+            return Ok(());
+        }
+
+        let since = ModSeq(self.seen_modseq);
+        let changed = store.changed_since(self.mailbox.id, since).await?;
+        let gone = store.expunged_since(self.mailbox.id, since).await?;
+        let last = self.uids.last().copied().unwrap_or(0);
+        let mut new = Vec::new();
+        let mut updates = Vec::new();
+        for meta in changed {
+            let uid = meta.uid.0;
+            if uid > last {
+                new.push(uid);
+            } else if self.own.get(&uid) == Some(&meta.modseq.0)
+                || self.pending_expunge.contains(&uid)
+                || self.uids.binary_search(&uid).is_err()
+            {
+                // Already shown to this client, or not one it knows.
+            } else {
+                updates.push(meta);
+            }
+        }
+        for uid in gone {
+            if self.uids.binary_search(&uid.0).is_ok() {
+                self.pending_expunge.insert(uid.0);
+            }
+        }
+        self.own.clear();
+        self.seen_modseq = self.seen_modseq.max(current);
+        let told_before = self.told_modseq;
+
+        if allow_expunge {
+            self.flush_expunges(enabled, out);
+        }
+        if !new.is_empty() {
+            new.sort_unstable();
+            new.dedup();
+            self.uids.extend(new);
+            line(out, format_args!("* {} EXISTS", self.uids.len()));
+        }
+        let options = Options {
+            utf8: false,
+            // RFC 7162 §3.2.4: under QRESYNC unsolicited FETCHes carry the UID.
+            add_uid: enabled.qresync,
+            // RFC 7162 §3.1: once CONDSTORE is on, flag updates carry MODSEQ.
+            add_modseq: self.condstore,
+        };
+        for meta in &updates {
+            if let Some(seq) = self.seq_of(meta.uid.0) {
+                render_meta(out, seq, &[FetchItem::Flags], meta, options);
+            }
+        }
+        self.told_modseq = if self.pending_expunge.is_empty() {
+            self.seen_modseq
+        } else {
+            told_before
+        };
         Ok(())
     }
 
@@ -69,7 +262,7 @@ impl Selected {
         vanished: bool,
         out: &mut Vec<u8>,
     ) -> Result<Done, StoreError> {
-        let _ = (
+        self.fetch_messages(
             store,
             enabled,
             uid,
@@ -78,8 +271,8 @@ impl Selected {
             changed_since,
             vanished,
             out,
-        );
-        Ok(Done::ok("stub"))
+        )
+        .await
     }
 
     /// STORE / UID STORE.
@@ -96,7 +289,7 @@ impl Selected {
         unchanged_since: Option<u64>,
         out: &mut Vec<u8>,
     ) -> Result<Done, StoreError> {
-        let _ = (
+        self.store_flags(
             store,
             enabled,
             uid,
@@ -106,8 +299,8 @@ impl Selected {
             flags,
             unchanged_since,
             out,
-        );
-        Ok(Done::ok("stub"))
+        )
+        .await
     }
 
     /// SEARCH / UID SEARCH (charset already checked; strings UTF-8), plain or ESEARCH.
@@ -122,8 +315,8 @@ impl Selected {
         ret: Option<&[SearchReturn]>,
         out: &mut Vec<u8>,
     ) -> Result<Done, StoreError> {
-        let _ = (store, enabled, tag, uid, criteria, ret, out);
-        Ok(Done::ok("stub"))
+        self.search_messages(store, enabled, tag, uid, criteria, ret, out)
+            .await
     }
 
     /// COPY / MOVE (and their UID forms) into `target` (already looked up by name; the session
@@ -139,8 +332,8 @@ impl Selected {
         is_move: bool,
         out: &mut Vec<u8>,
     ) -> Result<Done, StoreError> {
-        let _ = (store, enabled, uid, set, target, is_move, out);
-        Ok(Done::ok("stub"))
+        self.copy_messages(store, enabled, uid, set, target, is_move, out)
+            .await
     }
 
     /// EXPUNGE (`uids == None`) or UID EXPUNGE set: removes \Deleted messages, answers with
@@ -152,13 +345,198 @@ impl Selected {
         uids: Option<&SequenceSet>,
         out: &mut Vec<u8>,
     ) -> Result<Done, StoreError> {
-        let _ = (store, enabled, uids, out);
-        Ok(Done::ok("stub"))
+        self.note_enabled(enabled);
+        if self.read_only {
+            return Ok(Done::no("Mailbox is read-only"));
+        }
+        // RFC 4315 §2.1: UID EXPUNGE removes only the \Deleted messages of its set.
+        let within = uids.map(|set| set::uid_intervals(&self.uids, set, &self.saved));
+        let candidates: Vec<u32> = self
+            .uids
+            .iter()
+            .copied()
+            .filter(|u| !self.pending_expunge.contains(u))
+            .filter(|&u| within.as_ref().is_none_or(|w| set::contains(w, u)))
+            .collect();
+        let deleted = deleted_among(store, &self.mailbox, &candidates).await?;
+        if !deleted.is_empty() {
+            let removed = store.expunge(self.mailbox.id, &to_uids(&deleted)).await?;
+            self.pending_expunge.extend(removed.iter().map(|u| u.0));
+        }
+        // Tells these and any other pending expunges, plus whatever else changed.
+        self.refresh(store, enabled, true, out).await?;
+        let done = Done::ok("EXPUNGE completed");
+        Ok(if self.condstore {
+            // RFC 7162 §3.1.11 (optional): where the client now stands.
+            done.with_code(format!("HIGHESTMODSEQ {}", self.told_modseq))
+        } else {
+            done
+        })
     }
 
     /// CLOSE: silently expunges \Deleted messages when read-write (no untagged EXPUNGE).
     pub async fn close(&mut self, store: &dyn Store) -> Result<(), StoreError> {
-        let _ = store;
+        if self.read_only {
+            return Ok(());
+        }
+        let all: Vec<u32> = store
+            .uids(self.mailbox.id)
+            .await?
+            .into_iter()
+            .map(|u| u.0)
+            .collect();
+        let deleted = deleted_among(store, &self.mailbox, &all).await?;
+        if !deleted.is_empty() {
+            store.expunge(self.mailbox.id, &to_uids(&deleted)).await?;
+        }
         Ok(())
+    }
+
+    /// RFC 7162 §3.1: ENABLE CONDSTORE or QRESYNC after SELECT also turns it on here.
+    fn note_enabled(&mut self, enabled: &Enabled) {
+        if enabled.condstore || enabled.qresync {
+            self.condstore = true;
+        }
+    }
+
+    fn seq_of(&self, uid: u32) -> Option<u32> {
+        let position = self.uids.binary_search(&uid).ok()?;
+        u32::try_from(position + 1).ok()
+    }
+
+    /// Tells the client of every pending expunge and drops those UIDs from the map.
+    fn flush_expunges(&mut self, enabled: &Enabled, out: &mut Vec<u8>) {
+        if self.pending_expunge.is_empty() {
+            return;
+        }
+        let gone = std::mem::take(&mut self.pending_expunge);
+        if enabled.qresync {
+            // RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once QRESYNC is enabled.
+            let sorted: Vec<u32> = gone.iter().copied().collect();
+            out.extend_from_slice(b"* VANISHED ");
+            surel_imap_proto::encode::sequence_set(out, &sorted);
+            out.extend_from_slice(b"\r\n");
+        } else {
+            // RFC 9051 §7.5.1: each EXPUNGE renumbers the messages after it; highest first,
+            // every number sent is still the one the client knows.
+            for uid in gone.iter().rev() {
+                if let Some(seq) = self.seq_of(*uid) {
+                    line(out, format_args!("* {seq} EXPUNGE"));
+                }
+            }
+        }
+        self.uids.retain(|u| !gone.contains(u));
+    }
+
+    /// The sequence number of the first message without \Seen.
+    async fn first_unseen(&self, store: &dyn Store) -> Result<Option<u32>, StoreError> {
+        for chunk in self.uids.chunks(META_CHUNK) {
+            let rows = store
+                .message_rows(self.mailbox.id, &set::uid_ranges(chunk), false)
+                .await?;
+            if let Some(row) = rows.iter().find(|r| !r.meta.flags.contains(&Flag::Seen)) {
+                return Ok(self.seq_of(row.meta.uid.0));
+            }
+        }
+        Ok(None)
+    }
+
+    /// RFC 7162 §3.2.5.1: what changed since the client's cached state, when its
+    /// UIDVALIDITY still holds. The store keeps every expunged UID with its MODSEQ, so the
+    /// answer is exact and the seq-match data (a way to narrow it without that) is not needed.
+    async fn resync(
+        &mut self,
+        store: &dyn Store,
+        params: &QresyncParams,
+        out: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
+        if params.uid_validity != self.mailbox.uid_validity {
+            return Ok(());
+        }
+        let since = ModSeq(params.modseq);
+        let known = params
+            .known_uids
+            .as_ref()
+            .map(|set| set::uid_intervals(&self.uids, set, &[]));
+        let vanished: Vec<u32> = store
+            .expunged_since(self.mailbox.id, since)
+            .await?
+            .into_iter()
+            .map(|u| u.0)
+            .filter(|&u| known.as_ref().is_none_or(|k| set::contains(k, u)))
+            .filter(|u| self.uids.binary_search(u).is_err())
+            .collect();
+        if !vanished.is_empty() {
+            out.extend_from_slice(b"* VANISHED (EARLIER) ");
+            surel_imap_proto::encode::sequence_set(out, &vanished);
+            out.extend_from_slice(b"\r\n");
+        }
+        let items = [FetchItem::Uid, FetchItem::Flags, FetchItem::ModSeq];
+        for meta in store.changed_since(self.mailbox.id, since).await? {
+            if meta.modseq.0 > self.seen_modseq {
+                // Changed after the counters were read; the next refresh tells it.
+                continue;
+            }
+            if let Some(seq) = self.seq_of(meta.uid.0) {
+                render_meta(out, seq, &items, &meta, Options::default());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes one response line.
+fn line(out: &mut Vec<u8>, args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = out.write_fmt(args);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A FETCH response made only of metadata (FLAGS, UID, MODSEQ): no parse, no bytes.
+fn render_meta(out: &mut Vec<u8>, seq: u32, items: &[FetchItem], meta: &MessageMeta, o: Options) {
+    let mark = out.len();
+    if crate::fetch::render(out, seq, items, meta, &MessageInfo::default(), None, o).is_err() {
+        // Only BINARY can fail, and metadata items never ask for it.
+        out.truncate(mark);
+    }
+}
+
+fn to_uids(sorted: &[u32]) -> Vec<Uid> {
+    sorted.iter().map(|&u| Uid(u)).collect()
+}
+
+/// Of these (ascending) UIDs, those whose message now has \Deleted.
+async fn deleted_among(
+    store: &dyn Store,
+    mailbox: &Mailbox,
+    uids: &[u32],
+) -> Result<Vec<u32>, StoreError> {
+    let mut deleted = Vec::new();
+    for chunk in uids.chunks(META_CHUNK) {
+        let rows = store
+            .message_rows(mailbox.id, &set::uid_ranges(chunk), false)
+            .await?;
+        deleted.extend(
+            rows.iter()
+                .filter(|r| r.meta.flags.contains(&Flag::Deleted))
+                .map(|r| r.meta.uid.0),
+        );
+    }
+    Ok(deleted)
+}
+
+/// A flag as the store keeps it; `None` for `\Recent` and unknown `\Extension` flags, which
+/// a client cannot set (RFC 9051 §2.3.2).
+fn store_flag(flag: &WireFlag) -> Option<Flag> {
+    match flag {
+        WireFlag::Seen => Some(Flag::Seen),
+        WireFlag::Answered => Some(Flag::Answered),
+        WireFlag::Flagged => Some(Flag::Flagged),
+        WireFlag::Deleted => Some(Flag::Deleted),
+        WireFlag::Draft => Some(Flag::Draft),
+        WireFlag::Recent => None,
+        WireFlag::Keyword(k) if k.starts_with('\\') => None,
+        WireFlag::Keyword(k) => Some(Flag::Keyword(k.clone())),
     }
 }

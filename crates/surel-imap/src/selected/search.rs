@@ -1,0 +1,199 @@
+//! SEARCH and UID SEARCH (RFC 9051 §6.4.4), with ESEARCH (RFC 4731), SEARCHRES (RFC 5182)
+//! and MODSEQ (RFC 7162 §3.1.5).
+
+use surel_imap_proto::{SearchKey, SearchReturn};
+use surel_store::{Store, StoreError};
+
+use super::fetch::load;
+use super::{CHUNK, Selected, set};
+use crate::response::{Done, Enabled};
+use crate::search::{self as eval, Candidate, Context};
+
+impl Selected {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn search_messages(
+        &mut self,
+        store: &dyn Store,
+        enabled: &Enabled,
+        tag: &str,
+        uid: bool,
+        criteria: &SearchKey,
+        ret: Option<&[SearchReturn]>,
+        out: &mut Vec<u8>,
+    ) -> Result<Done, StoreError> {
+        self.note_enabled(enabled);
+        let save = ret.is_some_and(|r| r.contains(&SearchReturn::Save));
+        let result = self.matching(store, criteria).await;
+        let matched = match result {
+            Ok(matched) => matched,
+            Err(e) => {
+                // RFC 5182 §2.1: a SEARCH with SAVE that fails leaves `$` empty.
+                if save {
+                    self.saved.clear();
+                }
+                return Err(e);
+            }
+        };
+        let with_modseq = uses_modseq(criteria);
+        if with_modseq {
+            // RFC 7162 §3.1: a MODSEQ criterion turns CONDSTORE on.
+            self.condstore = true;
+        }
+
+        let results: Vec<u32> = matched
+            .iter()
+            .filter_map(|&(uid_value, _)| {
+                if uid {
+                    Some(uid_value)
+                } else {
+                    self.seq_of(uid_value)
+                }
+            })
+            .collect();
+        // RFC 7162 §3.1.5: the highest MODSEQ of the matches; none when nothing matched.
+        let modseq = if with_modseq {
+            matched.iter().map(|&(_, m)| m).max()
+        } else {
+            None
+        };
+
+        if save {
+            self.saved = saved_result(ret.unwrap_or(&[]), &matched);
+        }
+        match ret {
+            None => eval::render(out, tag, uid, None, &results, modseq),
+            Some(ret) => {
+                // RFC 5182 §2.4: RETURN (SAVE) alone answers no ESEARCH.
+                let shown: Vec<SearchReturn> = ret
+                    .iter()
+                    .copied()
+                    .filter(|r| *r != SearchReturn::Save)
+                    .collect();
+                if !(save && shown.is_empty()) {
+                    eval::render(out, tag, uid, Some(&shown), &results, modseq);
+                }
+            }
+        }
+        Ok(Done::ok("SEARCH completed"))
+    }
+
+    /// (UID, MODSEQ) of every message that matches, ascending by UID.
+    async fn matching(
+        &self,
+        store: &dyn Store,
+        criteria: &SearchKey,
+    ) -> Result<Vec<(u32, u64)>, StoreError> {
+        let needs = eval::needs(criteria);
+        let ctx = Context {
+            largest_seq: u32::try_from(self.uids.len()).unwrap_or(u32::MAX),
+            largest_uid: self.uids.last().copied().unwrap_or(0),
+            saved: &self.saved,
+        };
+        let mut matched = Vec::new();
+        for chunk in self.uids.chunks(CHUNK) {
+            let rows = store
+                .message_rows(self.mailbox.id, &set::uid_ranges(chunk), needs.parsed)
+                .await?;
+            for row in rows {
+                let Some(seq) = self.seq_of(row.meta.uid.0) else {
+                    continue;
+                };
+                let (info, raw) = load(store, &row, needs.parsed, needs.raw).await?;
+                let candidate = Candidate {
+                    seq,
+                    meta: &row.meta,
+                    info: needs.parsed.then_some(&info),
+                    raw: raw.as_deref(),
+                };
+                if eval::matches(criteria, &candidate, &ctx) {
+                    matched.push((row.meta.uid.0, row.meta.modseq.0));
+                }
+            }
+        }
+        Ok(matched)
+    }
+}
+
+/// RFC 5182 §2.4: with MIN and/or MAX but neither ALL nor COUNT, `$` holds only those.
+fn saved_result(ret: &[SearchReturn], matched: &[(u32, u64)]) -> Vec<u32> {
+    let has = |r: SearchReturn| ret.contains(&r);
+    let all: Vec<u32> = matched.iter().map(|&(u, _)| u).collect();
+    if has(SearchReturn::All) || has(SearchReturn::Count) {
+        return all;
+    }
+    if !has(SearchReturn::Min) && !has(SearchReturn::Max) {
+        return all;
+    }
+    let mut saved = Vec::new();
+    if let (true, Some(&min)) = (has(SearchReturn::Min), all.first()) {
+        saved.push(min);
+    }
+    if let (true, Some(&max)) = (has(SearchReturn::Max), all.last()) {
+        saved.push(max);
+    }
+    saved.dedup();
+    saved
+}
+
+/// Does the criteria use MODSEQ anywhere? Walked with a stack: the depth comes from the
+/// client.
+fn uses_modseq(key: &SearchKey) -> bool {
+    let mut stack = vec![key];
+    while let Some(key) = stack.pop() {
+        match key {
+            SearchKey::ModSeq(_) => return true,
+            SearchKey::Not(k) => stack.push(k),
+            SearchKey::Or(a, b) => {
+                stack.push(a);
+                stack.push(b);
+            }
+            SearchKey::And(keys) => stack.extend(keys),
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_with_min_max_keeps_only_those() {
+        let m = [(3, 1), (5, 1), (9, 1)];
+        assert_eq!(saved_result(&[SearchReturn::Save], &m), vec![3, 5, 9]);
+        assert_eq!(
+            saved_result(&[SearchReturn::Save, SearchReturn::Min], &m),
+            vec![3]
+        );
+        assert_eq!(
+            saved_result(
+                &[SearchReturn::Save, SearchReturn::Min, SearchReturn::Max],
+                &m
+            ),
+            vec![3, 9]
+        );
+        assert_eq!(
+            saved_result(
+                &[SearchReturn::Save, SearchReturn::Min, SearchReturn::All],
+                &m
+            ),
+            vec![3, 5, 9]
+        );
+        assert_eq!(saved_result(&[SearchReturn::Min], &[]), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn modseq_found_deep_in_criteria() {
+        let mut key = SearchKey::ModSeq(4);
+        for _ in 0..1000 {
+            key = SearchKey::Not(Box::new(key));
+        }
+        assert!(uses_modseq(&key));
+        let key = SearchKey::Or(
+            Box::new(SearchKey::Seen),
+            Box::new(SearchKey::And(vec![SearchKey::All])),
+        );
+        assert!(!uses_modseq(&key));
+    }
+}
