@@ -152,6 +152,11 @@ pub struct Limits {
     pub smtp_timeout: Duration,
     /// Idle time allowed between POP3 commands (RFC 1939 §3: at least 10 minutes).
     pub pop3_timeout: Duration,
+    /// Idle time allowed in a logged-in IMAP session, IDLE included (RFC 9051 §5.4: at least
+    /// 30 minutes); then `* BYE Autologout`.
+    pub imap_timeout: Duration,
+    /// Time an IMAP client has to log in (DESIGN §4: 60 seconds).
+    pub imap_login_timeout: Duration,
     /// Bad commands in one SMTP session before `421` and close.
     pub smtp_errors: usize,
     /// Longest command line in octets, CRLF included. RFC 5321 §4.5.3.1.4 says 512; RFC 1869
@@ -243,6 +248,8 @@ impl Default for Limits {
             smtp_timeout: Duration::from_secs(5 * 60),
             smtp_errors: 10,
             pop3_timeout: Duration::from_secs(10 * 60),
+            imap_timeout: Duration::from_secs(30 * 60),
+            imap_login_timeout: Duration::from_secs(60),
             command_line: 2048,
             text_line: 64 << 10,
             inflight_memory: 1 << 30,
@@ -355,6 +362,12 @@ impl Config {
             })?;
             t.read("smtp_errors", &mut l.smtp_errors, |v| v.count(1))?;
             t.read("pop3_timeout", &mut l.pop3_timeout, |v| {
+                v.duration(Duration::from_secs(1))
+            })?;
+            t.read("imap_timeout", &mut l.imap_timeout, |v| {
+                v.duration(Duration::from_secs(1))
+            })?;
+            t.read("imap_login_timeout", &mut l.imap_login_timeout, |v| {
                 v.duration(Duration::from_secs(1))
             })?;
             t.read("command_line", &mut l.command_line, |v| {
@@ -542,6 +555,8 @@ recipients = 100
                 smtp_timeout: Duration::from_secs(300),
                 smtp_errors: 10,
                 pop3_timeout: Duration::from_secs(600),
+                imap_timeout: Duration::from_secs(1800),
+                imap_login_timeout: Duration::from_secs(60),
                 command_line: 2048,
                 text_line: 65_536,
                 inflight_memory: 1 << 30,
@@ -778,6 +793,16 @@ recipients = 100
                 .iter()
                 .all(|(_, addrs)| addrs.is_empty())
         );
+    }
+
+    #[test]
+    fn imap_timeouts_are_read_and_checked() {
+        let c = Config::parse("[limits]\nimap_timeout = \"2s\"\nimap_login_timeout = \"1s\"\n")
+            .unwrap();
+        assert_eq!(c.limits.imap_timeout, Duration::from_secs(2));
+        assert_eq!(c.limits.imap_login_timeout, Duration::from_secs(1));
+        assert!(Config::parse("[limits]\nimap_timeout = \"0s\"\n").is_err());
+        assert!(Config::parse("[limits]\nimap_login_timeout = \"0s\"\n").is_err());
     }
 
     #[test]

@@ -86,9 +86,8 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         .await?,
     );
     summary.extend(services::start_pop3(&config, store.clone(), &tls, &tracker, &shutdown).await?);
+    summary.extend(services::start_imap(&config, store.clone(), &tls, &tracker, &shutdown).await?);
     let not_yet = [
-        ("imap", &config.listen.imap),
-        ("imaps", &config.listen.imaps),
         ("http", &config.listen.http),
         ("https", &config.listen.https),
     ];

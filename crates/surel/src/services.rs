@@ -40,6 +40,41 @@ pub(crate) async fn start_pop3(
     .await?)
 }
 
+/// Binds `listen.imap` (STARTTLS) and `listen.imaps` (implicit TLS); returns the summary
+/// lines. Their own connection caps and failed-login throttle, as for POP3.
+pub(crate) async fn start_imap(
+    config: &Config,
+    store: Arc<dyn Store>,
+    tls: &TlsAcceptor,
+    tracker: &TaskTracker,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Vec<String>> {
+    if config.listen.imap.is_empty() && config.listen.imaps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ctx = Arc::new(surel_imap::Context::new(
+        config.hostname.clone(),
+        store,
+        config.limits.imap_timeout,
+        config.limits.imap_login_timeout,
+        config.limits.message_size,
+    ));
+    let limiter = Arc::new(ConnectionLimiter::new(
+        config.limits.connections,
+        config.limits.connections_per_ip,
+    ));
+    Ok(surel_imap::listen(
+        ctx,
+        &config.listen.imap,
+        &config.listen.imaps,
+        tls.clone(),
+        limiter,
+        tracker,
+        shutdown,
+    )
+    .await?)
+}
+
 /// Binds `listen.submission` (STARTTLS) and `listen.submissions` (implicit TLS), RFC 6409 /
 /// RFC 8314; returns the summary lines. Both share one failed-login throttle and their own
 /// connection caps, so a flood on port 25 does not lock users out of sending.
