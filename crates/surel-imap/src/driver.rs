@@ -6,8 +6,8 @@
 //! when the input runs dry (so a pipelined group gets one write back), at a synchronising
 //! literal's `+`, and whenever more than [`FLUSH_AT`] is waiting.
 //!
-//! Responses are built in memory per command: `Selected` writes a whole FETCH into one buffer,
-//! so a FETCH of many large bodies holds them all until it completes.
+//! Responses are built in memory per command, except FETCH, which spills to the socket as it
+//! goes (crate::output), so a FETCH of many large bodies never holds them all.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::output::Output;
 use crate::session::{Context, Next, Session};
 
 /// Bytes read from the socket at a time.
@@ -130,7 +131,7 @@ impl Conn<MaybeTls> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Conn<S> {
     pub(crate) fn new(stream: S, ctx: &Context, shutdown: Shutdown) -> Self {
         Self {
             stream,
@@ -187,7 +188,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             };
             return Ok(match framed {
                 Framed::Command(bytes) => match parse_command(&bytes) {
-                    Ok(command) => session.handle(command, &mut self.out).await,
+                    Ok(command) => {
+                        let waiting = std::mem::take(&mut self.out);
+                        let mut out =
+                            Output::streaming(waiting, &mut self.stream, self.write_timeout);
+                        let next = session.handle(command, &mut out).await;
+                        if out.failed() {
+                            return Err(Closed);
+                        }
+                        self.out = out.into_inner();
+                        next
+                    }
                     Err(e) => session.parse_error(e, &mut self.out),
                 },
                 Framed::Continue => {

@@ -21,6 +21,7 @@
 pub mod driver;
 pub mod fetch;
 pub mod list;
+pub mod output;
 pub mod response;
 pub mod search;
 pub mod selected;

@@ -26,6 +26,7 @@ use surel_store::{Flag, Mailbox, MessageMeta, Store, StoreError};
 use surel_types::{ModSeq, Uid};
 
 use crate::fetch::Options;
+use crate::output::Output;
 use crate::response::{Done, Enabled};
 
 /// Messages loaded per `message_rows` call: bounds the bytes held while answering.
@@ -260,7 +261,7 @@ impl Selected {
         items: &[FetchItem],
         changed_since: Option<u64>,
         vanished: bool,
-        out: &mut Vec<u8>,
+        out: &mut Output<'_>,
     ) -> Result<Done, StoreError> {
         self.fetch_messages(
             store,

@@ -23,6 +23,7 @@ use surel_store::{Change, Store, StoreError};
 use surel_types::{AccountId, MailboxName};
 use tokio::sync::broadcast;
 
+use crate::output::Output;
 use crate::response::{Done, Enabled, Kind};
 use crate::selected::Selected;
 
@@ -228,7 +229,7 @@ impl Session {
 
     /// Handles one command: writes its untagged responses, any unsolicited updates and the
     /// tagged completion (unless it waits for more input: AUTHENTICATE, IDLE).
-    pub async fn handle(&mut self, command: Command, out: &mut Vec<u8>) -> Next {
+    pub async fn handle(&mut self, command: Command, out: &mut Output<'_>) -> Next {
         let Command { tag, body } = command;
         let name = body.name();
         tracing::debug!(tag = %tag, command = name, "command");
@@ -308,7 +309,7 @@ impl Session {
         outcome.next
     }
 
-    async fn dispatch(&mut self, tag: &str, body: CommandBody, out: &mut Vec<u8>) -> Outcome {
+    async fn dispatch(&mut self, tag: &str, body: CommandBody, out: &mut Output<'_>) -> Outcome {
         use CommandBody as C;
         match body {
             // ---- any state (RFC 9051 §6.1) ----

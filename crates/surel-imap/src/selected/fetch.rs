@@ -7,6 +7,7 @@ use surel_types::ModSeq;
 
 use super::{CHUNK, INVALID_SET, Selected, set, to_uids};
 use crate::fetch::{self as render, Options};
+use crate::output::Output;
 use crate::response::{Done, Enabled};
 
 impl Selected {
@@ -20,7 +21,7 @@ impl Selected {
         items: &[FetchItem],
         changed_since: Option<u64>,
         vanished: bool,
-        out: &mut Vec<u8>,
+        out: &mut Output<'_>,
     ) -> Result<Done, StoreError> {
         self.note_enabled(enabled);
         let Ok(positions) = set::resolve(&self.uids, &self.saved, uid, set) else {
@@ -102,6 +103,11 @@ impl Selected {
                     // messages are still answered.
                     out.truncate(mark);
                     unknown_cte = true;
+                }
+                // Large answers go out as they are made (see crate::output).
+                out.spill().await;
+                if out.failed() {
+                    return Ok(Done::no("FETCH abandoned: the client stopped reading"));
                 }
             }
         }

@@ -6,6 +6,7 @@ use surel_store_sqlite::SqliteStore;
 use surel_types::{AccountId, Address, Domain, MailboxName, ModSeq, Uid};
 
 use super::*;
+use crate::output::Output;
 use crate::response::Kind;
 
 struct Fixture {
@@ -119,8 +120,8 @@ impl Fixture {
     }
 }
 
-fn text(out: Vec<u8>) -> String {
-    String::from_utf8(out).unwrap()
+fn text(out: impl Into<Vec<u8>>) -> String {
+    String::from_utf8(out.into()).unwrap()
 }
 
 fn seqs(list: &[(u32, u32)]) -> SequenceSet {
@@ -149,7 +150,7 @@ async fn fetch_flags(
     uid: bool,
     set: &SequenceSet,
 ) -> (Done, String) {
-    let mut out = Vec::new();
+    let mut out = Output::buffer();
     let done = s
         .fetch(
             f.store.as_ref(),
@@ -234,9 +235,18 @@ async fn examine_is_read_only_and_refuses_changes() {
         section: Section::default(),
         partial: None,
     };
-    s.fetch(store, &rev2, false, &all(), &[body], None, false, &mut out)
-        .await
-        .unwrap();
+    s.fetch(
+        store,
+        &rev2,
+        false,
+        &all(),
+        &[body],
+        None,
+        false,
+        &mut Output::buffer(),
+    )
+    .await
+    .unwrap();
     assert!(!f.flags_of(1).await.contains(&Flag::Seen));
 }
 
@@ -564,7 +574,7 @@ async fn body_sets_seen_but_peek_does_not() {
         section: Section::default(),
         partial: None,
     };
-    let mut out = Vec::new();
+    let mut out = Output::buffer();
     s.fetch(
         f.store.as_ref(),
         &REV1,
@@ -580,7 +590,7 @@ async fn body_sets_seen_but_peek_does_not() {
     assert!(!f.flags_of(1).await.contains(&Flag::Seen));
     assert!(!text(out).contains("FLAGS"));
 
-    let mut out = Vec::new();
+    let mut out = Output::buffer();
     s.fetch(
         f.store.as_ref(),
         &REV1,
@@ -699,7 +709,7 @@ async fn uid_fetch_changedsince_with_vanished() {
     f.other_flags(&[3], FlagOp::Add, &[Flag::Flagged]).await;
     f.other_expunge(&[2]).await;
     refresh(&f, &mut s, &QRESYNC, true).await;
-    let mut out = Vec::new();
+    let mut out = Output::buffer();
     let done = s
         .fetch(
             f.store.as_ref(),

@@ -3,6 +3,7 @@
 use surel_imap_proto::{CommandBody, FetchItem, Flag as WireFlag, SearchKey};
 
 use super::{Name, Next, Outcome, Session, State, store_failure};
+use crate::output::Output;
 use crate::response::Done;
 
 impl Session {
@@ -10,7 +11,7 @@ impl Session {
         &mut self,
         tag: &str,
         body: CommandBody,
-        out: &mut Vec<u8>,
+        out: &mut Output<'_>,
     ) -> Outcome {
         use CommandBody as C;
         let name = body.name();

@@ -12,6 +12,7 @@ use surel_store_sqlite::SqliteStore;
 use surel_types::{AccountId, Address, Domain, MailboxName, Secret};
 
 use super::{Context, Next, Session};
+use crate::output::Output;
 
 pub(crate) const PASSWORD: &str = "correct horse";
 pub(crate) const USER: &str = "pat@imap.test";
@@ -96,7 +97,7 @@ fn plain(authz: &str, user: &str, password: &str) -> Vec<u8> {
 }
 
 async fn run(s: &mut Session, body: CommandBody) -> (String, Next) {
-    let mut out = Vec::new();
+    let mut out = Output::buffer();
     let next = s
         .handle(
             Command {
@@ -106,7 +107,7 @@ async fn run(s: &mut Session, body: CommandBody) -> (String, Next) {
             &mut out,
         )
         .await;
-    (String::from_utf8(out).unwrap(), next)
+    (String::from_utf8(out.into_inner()).unwrap(), next)
 }
 
 /// The tagged completion line (the last line) of a command's output.
