@@ -92,9 +92,15 @@ pub(crate) fn add_account(
     )?;
     let id = AccountId(conn.last_insert_rowid());
     mailboxes::insert(conn, id, &MailboxName::inbox(), None)?;
+    let mut subscribe =
+        conn.prepare_cached("INSERT INTO subscriptions (account, name) VALUES (?1, ?2)")?;
+    subscribe.execute(params![id.0, "INBOX"])?;
     for (special_use, name) in SpecialUse::DEFAULTS {
         let name = MailboxName::parse(name).map_err(|e| StoreError::Invalid(e.to_string()))?;
         mailboxes::insert(conn, id, &name, Some(special_use))?;
+        // Subscribed too: several clients (Thunderbird by default) show only subscribed
+        // mailboxes, and these are the ones every client needs.
+        subscribe.execute(params![id.0, name.as_str()])?;
     }
     Ok(id)
 }

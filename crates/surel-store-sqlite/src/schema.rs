@@ -149,6 +149,8 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX expunged_modseq ON expunged(mailbox, modseq);
     CREATE INDEX messages_modseq ON messages(mailbox, modseq);
+    -- The mailboxes accounts already have are subscribed, as new accounts' are.
+    INSERT INTO subscriptions (account, name) SELECT account, name FROM mailboxes;
     ",
 ];
 

@@ -161,7 +161,8 @@ pub trait Store: Send + Sync + 'static {
         from: &MailboxName,
         to: &MailboxName,
     ) -> StoreResult<()>;
-    /// The account's subscriptions, sorted (names need not exist: RFC 9051 §6.3.7).
+    /// The account's subscriptions, sorted (names need not exist: RFC 9051 §6.3.7). A new
+    /// account starts with INBOX and its special-use mailboxes subscribed.
     async fn subscriptions(&self, account: AccountId) -> StoreResult<Vec<MailboxName>>;
     /// Subscribes or unsubscribes a name (idempotent).
     async fn set_subscribed(

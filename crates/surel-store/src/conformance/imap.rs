@@ -398,6 +398,20 @@ async fn mailbox_operations(store: &dyn Store, ann: AccountId) {
 }
 
 async fn subscriptions(store: &dyn Store, ann: AccountId) {
+    let bob = new_account(store, "bob@imap.test").await;
+    let mut defaults: Vec<String> = ok(store.subscriptions(bob).await, "subscriptions")
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    defaults.sort();
+    assert_eq!(
+        defaults,
+        ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"],
+        "a new account's mailboxes are subscribed"
+    );
+    for name in ok(store.subscriptions(ann).await, "subscriptions") {
+        ok(store.set_subscribed(ann, &name, false).await, "unsubscribe");
+    }
     assert!(ok(store.subscriptions(ann).await, "subscriptions").is_empty());
     for name in ["Sent", "Does/Not/Exist", "Sent"] {
         ok(
