@@ -102,6 +102,11 @@ impl Session {
         {
             Ok((selected, done)) => {
                 if done.kind == crate::response::Kind::Ok {
+                    if self.enabled.rev2 {
+                        // RFC 9051 §6.3.2: IMAP4rev2 SELECT/EXAMINE returns the mailbox's LIST.
+                        self.write_own_list(user.account, selected.mailbox(), out)
+                            .await;
+                    }
                     self.state = State::Selected(user, Box::new(selected));
                 }
                 done.into()
@@ -345,5 +350,32 @@ impl Session {
         }
         list::status(out, status, items, self.utf8_names(), self.ctx.append_limit);
         Done::ok("STATUS completed")
+    }
+
+    /// `* LIST (attributes) "/" name` for one mailbox (IMAP4rev2 SELECT/EXAMINE).
+    async fn write_own_list(
+        &self,
+        account: surel_types::AccountId,
+        mailbox: &surel_store::Mailbox,
+        out: &mut Vec<u8>,
+    ) {
+        let prefix = format!("{}/", mailbox.name);
+        let children = match self.ctx.store.mailboxes(account).await {
+            Ok(all) => all.iter().any(|m| m.name.as_str().starts_with(&prefix)),
+            Err(_) => false,
+        };
+        out.extend_from_slice(b"* LIST (");
+        out.extend_from_slice(if children {
+            b"\\HasChildren"
+        } else {
+            b"\\HasNoChildren"
+        });
+        if let Some(special) = mailbox.special_use {
+            out.push(b' ');
+            out.extend_from_slice(special.attribute().as_bytes());
+        }
+        out.extend_from_slice(b") \"/\" ");
+        surel_imap_proto::encode::mailbox(out, mailbox.name.as_str(), true);
+        out.extend_from_slice(b"\r\n");
     }
 }

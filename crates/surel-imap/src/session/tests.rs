@@ -763,3 +763,36 @@ async fn idle_without_a_selected_mailbox_waits_for_done_only() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn imap4rev2_select_returns_the_mailbox_list_line() {
+    let f = Fixture::new().await;
+    let mut s = f.logged_in().await;
+    let select = |name: &str| CommandBody::Select {
+        mailbox: mailbox(name),
+        read_only: false,
+        condstore: false,
+        qresync: None,
+    };
+    // IMAP4rev1 clients get the RFC 3501 responses only.
+    let (out, _) = run(&mut s, select("Sent")).await;
+    assert!(!out.contains("* LIST"), "{out}");
+    assert!(out.contains("* 0 RECENT\r\n"), "{out}");
+    // ENABLE is refused while selected (RFC 5161 §3.1): leave the mailbox first.
+    assert!(
+        tagged(&mut s, CommandBody::Unselect)
+            .await
+            .starts_with("A1 OK")
+    );
+    assert!(
+        tagged(&mut s, CommandBody::Enable(vec!["IMAP4rev2".into()]))
+            .await
+            .starts_with("A1 OK")
+    );
+    let (out, _) = run(&mut s, select("Sent")).await;
+    assert!(
+        out.contains("* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n"),
+        "{out}"
+    );
+    assert!(!out.contains("RECENT"), "{out}");
+}
