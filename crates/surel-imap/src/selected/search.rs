@@ -61,6 +61,9 @@ impl Selected {
             self.saved = saved_result(ret.unwrap_or(&[]), &matched);
         }
         match ret {
+            // RFC 9051 §6.4.4 / §7.3.4: IMAP4rev2 has no SEARCH response; a SEARCH without
+            // RETURN is answered with ESEARCH ... ALL.
+            None if enabled.rev2 => eval::render(out, tag, uid, Some(&[]), &results, modseq),
             None => eval::render(out, tag, uid, None, &results, modseq),
             Some(ret) => {
                 // RFC 5182 §2.4: RETURN (SAVE) alone answers no ESEARCH.

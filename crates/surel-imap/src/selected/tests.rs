@@ -750,3 +750,26 @@ async fn highest_modseq_waits_for_pending_expunges() {
         f.mailbox("INBOX").await.highest_modseq.0
     );
 }
+
+#[tokio::test]
+async fn imap4rev2_search_answers_with_esearch() {
+    let f = Fixture::new(3).await;
+    let rev2 = Enabled { rev2: true, ..REV1 };
+    let (mut s, _, _) = f.open(false, &rev2).await;
+    f.other_flags(&[1, 3], FlagOp::Add, &[Flag::Flagged]).await;
+    refresh(&f, &mut s, &rev2, true).await;
+    let mut out = Vec::new();
+    s.search(
+        f.store.as_ref(),
+        &rev2,
+        "t1",
+        true,
+        &SearchKey::Flagged,
+        None,
+        &mut out,
+    )
+    .await
+    .unwrap();
+    // RFC 9051 §6.4.4: no `* SEARCH` in IMAP4rev2; plain SEARCH means RETURN (ALL).
+    assert_eq!(text(out), "* ESEARCH (TAG \"t1\") UID ALL 1,3\r\n");
+}
