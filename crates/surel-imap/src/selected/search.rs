@@ -81,40 +81,168 @@ impl Selected {
     }
 
     /// (UID, MODSEQ) of every message that matches, ascending by UID.
+    ///
+    /// Work is staged so a search touches as little as it can: the UID and sequence-set
+    /// conjuncts narrow the candidates without reading anything; the conjuncts on flags, size,
+    /// dates and MODSEQ are checked on the rows alone; the cached parse is read only for the
+    /// candidates still in, and message bytes (BODY, TEXT) last of all.
     async fn matching(
         &self,
         store: &dyn Store,
         criteria: &SearchKey,
     ) -> Result<Vec<(u32, u64)>, StoreError> {
-        let needs = eval::needs(criteria);
         let ctx = Context {
             largest_seq: u32::try_from(self.uids.len()).unwrap_or(u32::MAX),
             largest_uid: self.uids.last().copied().unwrap_or(0),
             saved: &self.saved,
         };
+        let conjuncts: Vec<&SearchKey> = match criteria {
+            SearchKey::And(keys) => keys.iter().collect(),
+            key => vec![key],
+        };
+        let candidates = self.narrowed(&conjuncts);
+        let stage = |k: &&SearchKey| {
+            let needs = eval::needs(k);
+            u8::from(needs.parsed) + 2 * u8::from(needs.raw)
+        };
+        let on_rows: Vec<&SearchKey> = conjuncts
+            .iter()
+            .copied()
+            .filter(|k| stage(k) == 0)
+            .collect();
+        let on_parse: Vec<&SearchKey> = conjuncts
+            .iter()
+            .copied()
+            .filter(|k| stage(k) == 1)
+            .collect();
+        let on_bytes: Vec<&SearchKey> = conjuncts
+            .iter()
+            .copied()
+            .filter(|k| stage(k) >= 2)
+            .collect();
+        let parse_later = on_parse
+            .iter()
+            .chain(&on_bytes)
+            .any(|k| eval::needs(k).parsed);
+        let holds = |keys: &[&SearchKey], candidate: &Candidate<'_>| {
+            keys.iter().all(|k| eval::matches(k, candidate, &ctx))
+        };
+
         let mut matched = Vec::new();
-        for chunk in self.uids.chunks(CHUNK) {
+        for chunk in candidates.chunks(CHUNK) {
             let rows = store
-                .message_rows(self.mailbox.id, &set::uid_ranges(chunk), needs.parsed)
+                .message_rows(self.mailbox.id, &set::uid_ranges(chunk), false)
                 .await?;
+            let mut survivors = Vec::new();
             for row in rows {
                 let Some(seq) = self.seq_of(row.meta.uid.0) else {
                     continue;
                 };
-                let (info, raw) = load(store, &row, needs.parsed, needs.raw).await?;
                 let candidate = Candidate {
                     seq,
                     meta: &row.meta,
-                    info: needs.parsed.then_some(&info),
-                    raw: raw.as_deref(),
+                    info: None,
+                    raw: None,
                 };
-                if eval::matches(criteria, &candidate, &ctx) {
-                    matched.push((row.meta.uid.0, row.meta.modseq.0));
+                if holds(&on_rows, &candidate) {
+                    survivors.push((seq, row));
                 }
+            }
+            if on_parse.is_empty() && on_bytes.is_empty() {
+                matched.extend(
+                    survivors
+                        .iter()
+                        .map(|(_, r)| (r.meta.uid.0, r.meta.modseq.0)),
+                );
+                continue;
+            }
+            if survivors.is_empty() {
+                continue;
+            }
+            let rows = if parse_later {
+                let uids: Vec<u32> = survivors.iter().map(|(_, r)| r.meta.uid.0).collect();
+                store
+                    .message_rows(self.mailbox.id, &set::uid_ranges(&uids), true)
+                    .await?
+                    .into_iter()
+                    .filter_map(|r| Some((self.seq_of(r.meta.uid.0)?, r)))
+                    .collect()
+            } else {
+                survivors
+            };
+            for (seq, row) in rows {
+                let (info, _) = load(store, &row, parse_later, false).await?;
+                let info = parse_later.then_some(&info);
+                let candidate = Candidate {
+                    seq,
+                    meta: &row.meta,
+                    info,
+                    raw: None,
+                };
+                if !holds(&on_parse, &candidate) {
+                    continue;
+                }
+                if !on_bytes.is_empty() {
+                    let raw = store.read_blob(&row.meta.blob).await?;
+                    let candidate = Candidate {
+                        raw: Some(&raw),
+                        ..candidate
+                    };
+                    if !holds(&on_bytes, &candidate) {
+                        continue;
+                    }
+                }
+                matched.push((row.meta.uid.0, row.meta.modseq.0));
             }
         }
         Ok(matched)
     }
+
+    /// The UIDs the UID and sequence-set conjuncts leave (all of the mailbox without any),
+    /// ascending. A set that cannot be resolved (a number beyond EXISTS) narrows nothing here;
+    /// the evaluator then decides on it like any other key.
+    fn narrowed(&self, conjuncts: &[&SearchKey]) -> Vec<u32> {
+        let mut positions: Option<Vec<usize>> = None;
+        for key in conjuncts {
+            let found = match key {
+                SearchKey::Uid(set) => set::resolve(&self.uids, &self.saved, true, set).ok(),
+                SearchKey::SequenceSet(set) => {
+                    set::resolve(&self.uids, &self.saved, false, set).ok()
+                }
+                _ => None,
+            };
+            if let Some(found) = found {
+                positions = Some(match positions {
+                    None => found,
+                    Some(before) => intersect(&before, &found),
+                });
+            }
+        }
+        match positions {
+            None => self.uids.clone(),
+            Some(positions) => positions
+                .iter()
+                .filter_map(|&i| self.uids.get(i).copied())
+                .collect(),
+        }
+    }
+}
+
+/// The common elements of two ascending lists.
+fn intersect(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+        match x.cmp(&y) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(x);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
 }
 
 /// RFC 5182 §2.4: with MIN and/or MAX but neither ALL nor COUNT, `$` holds only those.
@@ -160,6 +288,12 @@ fn uses_modseq(key: &SearchKey) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intersection_of_ascending_lists() {
+        assert_eq!(intersect(&[1, 3, 5, 7], &[2, 3, 4, 7, 9]), vec![3, 7]);
+        assert_eq!(intersect(&[], &[1]), Vec::<usize>::new());
+    }
 
     #[test]
     fn save_with_min_max_keeps_only_those() {

@@ -773,3 +773,72 @@ async fn imap4rev2_search_answers_with_esearch() {
     // RFC 9051 §6.4.4: no `* SEARCH` in IMAP4rev2; plain SEARCH means RETURN (ALL).
     assert_eq!(text(out), "* ESEARCH (TAG \"t1\") UID ALL 1,3\r\n");
 }
+
+/// The staged search (sets first, then rows, parse, bytes) answers exactly what evaluating
+/// every key on every message would.
+#[tokio::test]
+async fn staged_search_gives_the_same_answers() {
+    let f = Fixture::new(6).await;
+    let (mut s, _, _) = f.open(false, &REV1).await;
+    f.other_flags(&[2, 5], FlagOp::Add, &[Flag::Flagged]).await;
+    refresh(&f, &mut s, &REV1, true).await;
+    let uid_set = |lo, hi| SequenceSet::Ranges(vec![(SeqNum::Value(lo), SeqNum::Value(hi))]);
+    let body = |w: &str| SearchKey::Body(w.as_bytes().to_vec());
+    let subject = |w: &str| SearchKey::Subject(w.as_bytes().to_vec());
+    // UID u holds "Subject: m{u-1}" and "body {u-1}".
+    let cases: Vec<(SearchKey, &str)> = vec![
+        // UID range and body text: only the range is read.
+        (
+            SearchKey::And(vec![SearchKey::Uid(uid_set(2, 4)), body("body")]),
+            "2 3 4",
+        ),
+        (
+            SearchKey::And(vec![SearchKey::Uid(uid_set(2, 4)), body("3")]),
+            "4",
+        ),
+        // Two sets intersect.
+        (
+            SearchKey::And(vec![
+                SearchKey::Uid(uid_set(1, 4)),
+                SearchKey::SequenceSet(uid_set(3, 6)),
+            ]),
+            "3 4",
+        ),
+        // Flags, then the parse, then the bytes.
+        (
+            SearchKey::And(vec![SearchKey::Flagged, subject("m"), body("body")]),
+            "2 5",
+        ),
+        (SearchKey::And(vec![SearchKey::Flagged, subject("m4")]), "5"),
+        (SearchKey::And(vec![SearchKey::Flagged, subject("m3")]), ""),
+        // A set inside OR/NOT narrows nothing but still counts.
+        (
+            SearchKey::Or(Box::new(SearchKey::Uid(uid_set(1, 1))), Box::new(body("6"))),
+            "1",
+        ),
+        (
+            SearchKey::And(vec![
+                SearchKey::Not(Box::new(SearchKey::Uid(uid_set(1, 5)))),
+                body("5"),
+            ]),
+            "6",
+        ),
+        (
+            SearchKey::And(vec![SearchKey::Unflagged, body("body 1")]),
+            "",
+        ),
+        (
+            SearchKey::And(vec![SearchKey::Unflagged, body("body 2")]),
+            "3",
+        ),
+    ];
+    for (key, expected) in cases {
+        let mut out = Vec::new();
+        s.search(f.store.as_ref(), &REV1, "t", true, &key, None, &mut out)
+            .await
+            .unwrap();
+        let line = text(out);
+        let got = line.trim_end().trim_start_matches("* SEARCH").trim();
+        assert_eq!(got, expected, "{key:?}");
+    }
+}
