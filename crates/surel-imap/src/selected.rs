@@ -174,7 +174,7 @@ impl Selected {
         out: &mut Vec<u8>,
     ) -> Result<(), StoreError> {
         self.note_enabled(enabled);
-        let Some(now) = store.mailbox_by_id(self.mailbox.id).await? else {
+        let Some(current) = store.highest_modseq(self.mailbox.id).await? else {
             // Deleted by another session: every message it held is gone.
             self.pending_expunge.extend(self.uids.iter().copied());
             if allow_expunge {
@@ -182,7 +182,7 @@ impl Selected {
             }
             return Ok(());
         };
-        let current = now.highest_modseq.0;
+        let current = current.0;
         if current == self.seen_modseq {
             if allow_expunge {
                 self.flush_expunges(enabled, out);

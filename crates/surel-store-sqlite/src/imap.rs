@@ -19,6 +19,13 @@ pub(crate) fn mailbox_by_id(conn: &Connection, id: MailboxId) -> Result<Option<M
     mailboxes::by_id(conn, id)
 }
 
+pub(crate) fn highest_modseq(conn: &Connection, id: MailboxId) -> Result<Option<ModSeq>> {
+    let mut stmt = conn.prepare_cached("SELECT highest_modseq FROM mailboxes WHERE id = ?1")?;
+    Ok(stmt
+        .query_row([id.0], |row| mailboxes::modseq(row, 0))
+        .optional()?)
+}
+
 /// Every mailbox of the account with its counts, by name, in one pass over its messages.
 pub(crate) fn statuses(conn: &Connection, account: AccountId) -> Result<Vec<MailboxStatus>> {
     let boxes = mailboxes::list(conn, account)?;

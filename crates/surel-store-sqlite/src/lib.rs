@@ -493,6 +493,10 @@ impl Store for SqliteStore {
         self.read(move |conn| imap::mailbox_by_id(conn, id)).await
     }
 
+    async fn highest_modseq(&self, id: MailboxId) -> StoreResult<Option<ModSeq>> {
+        self.read(move |conn| imap::highest_modseq(conn, id)).await
+    }
+
     async fn mailbox_statuses(&self, account: AccountId) -> StoreResult<Vec<MailboxStatus>> {
         self.read(move |conn| imap::statuses(conn, account)).await
     }

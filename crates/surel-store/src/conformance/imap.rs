@@ -119,6 +119,18 @@ async fn append_and_rows(store: &dyn Store, ann: AccountId) {
         ),
         None
     );
+    let now = mailbox(store, ann, "INBOX").await;
+    assert_eq!(
+        ok(store.highest_modseq(inbox.id).await, "highest_modseq"),
+        Some(now.highest_modseq)
+    );
+    assert_eq!(
+        ok(
+            store.highest_modseq(crate::MailboxId(i64::MAX)).await,
+            "highest_modseq"
+        ),
+        None
+    );
 }
 
 async fn changes_and_tombstones(store: &dyn Store, ann: AccountId) {
