@@ -26,28 +26,38 @@ pub(crate) fn highest_modseq(conn: &Connection, id: MailboxId) -> Result<Option<
         .optional()?)
 }
 
-/// Every mailbox of the account with its counts, by name, in one pass over its messages.
+/// Every mailbox of the account with its counts, by name.
 pub(crate) fn statuses(conn: &Connection, account: AccountId) -> Result<Vec<MailboxStatus>> {
     let boxes = mailboxes::list(conn, account)?;
+    boxes
+        .into_iter()
+        .map(|mailbox| with_counts(conn, mailbox))
+        .collect()
+}
+
+pub(crate) fn status(conn: &Connection, id: MailboxId) -> Result<Option<MailboxStatus>> {
+    mailboxes::by_id(conn, id)?
+        .map(|mailbox| with_counts(conn, mailbox))
+        .transpose()
+}
+
+/// The counts of one mailbox, in one pass over its messages.
+fn with_counts(conn: &Connection, mailbox: Mailbox) -> Result<MailboxStatus> {
     let mut counts = conn.prepare_cached(
         "SELECT count(*), coalesce(sum((flags & ?2) = 0), 0), coalesce(sum((flags & ?3) != 0), 0),
                 coalesce(sum(size), 0)
          FROM messages WHERE mailbox = ?1",
     )?;
-    let mut out = Vec::with_capacity(boxes.len());
-    for mailbox in boxes {
-        let (exists, unseen, deleted, size): (u32, u32, u32, i64) = counts.query_row(
-            params![mailbox.id.0, crate::flags::SEEN, crate::flags::DELETED],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-        )?;
-        out.push(MailboxStatus {
-            mailbox: Mailbox { exists, ..mailbox },
-            unseen,
-            deleted,
-            size: size.unsigned_abs(),
-        });
-    }
-    Ok(out)
+    let (exists, unseen, deleted, size): (u32, u32, u32, i64) = counts.query_row(
+        params![mailbox.id.0, crate::flags::SEEN, crate::flags::DELETED],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+    )?;
+    Ok(MailboxStatus {
+        mailbox: Mailbox { exists, ..mailbox },
+        unseen,
+        deleted,
+        size: size.unsigned_abs(),
+    })
 }
 
 pub(crate) fn uids(conn: &Connection, mailbox: MailboxId) -> Result<Vec<Uid>> {

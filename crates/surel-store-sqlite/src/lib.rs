@@ -497,6 +497,10 @@ impl Store for SqliteStore {
         self.read(move |conn| imap::highest_modseq(conn, id)).await
     }
 
+    async fn mailbox_status(&self, id: MailboxId) -> StoreResult<Option<MailboxStatus>> {
+        self.read(move |conn| imap::status(conn, id)).await
+    }
+
     async fn mailbox_statuses(&self, account: AccountId) -> StoreResult<Vec<MailboxStatus>> {
         self.read(move |conn| imap::statuses(conn, account)).await
     }

@@ -149,6 +149,8 @@ pub trait Store: Send + Sync + 'static {
     /// Only the mailbox's HIGHESTMODSEQ (`None` if it is gone): what an IMAP session checks
     /// before every command, so it must not cost more than one indexed lookup.
     async fn highest_modseq(&self, id: MailboxId) -> StoreResult<Option<ModSeq>>;
+    /// One mailbox with the counts STATUS needs; `None` if it does not exist.
+    async fn mailbox_status(&self, id: MailboxId) -> StoreResult<Option<MailboxStatus>>;
     /// Every mailbox of an account with the counts STATUS needs, sorted by name, in one read.
     async fn mailbox_statuses(&self, account: AccountId) -> StoreResult<Vec<MailboxStatus>>;
     /// Deletes a mailbox and its messages (RFC 9051 §6.3.4; children are kept). `NotFound` if

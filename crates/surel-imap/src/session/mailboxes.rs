@@ -337,18 +337,28 @@ impl Session {
             Ok(name) => name,
             Err(done) => return done,
         };
-        let statuses = match self.ctx.store.mailbox_statuses(user.account).await {
-            Ok(statuses) => statuses,
-            Err(e) => return store_failure("STATUS", &e),
+        let store = &self.ctx.store;
+        let found = match store.mailbox(user.account, &name).await {
+            Ok(Some(mailbox)) => store.mailbox_status(mailbox.id).await,
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
         };
-        let Some(status) = statuses.iter().find(|s| s.mailbox.name == name) else {
-            return Done::no("no such mailbox").with_code("NONEXISTENT");
+        let status = match found {
+            Ok(Some(status)) => status,
+            Ok(None) => return Done::no("no such mailbox").with_code("NONEXISTENT"),
+            Err(e) => return store_failure("STATUS", &e),
         };
         if items.contains(&StatusItem::HighestModSeq) {
             // RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE-enabling command.
             self.enabled.condstore = true;
         }
-        list::status(out, status, items, self.utf8_names(), self.ctx.append_limit);
+        list::status(
+            out,
+            &status,
+            items,
+            self.utf8_names(),
+            self.ctx.append_limit,
+        );
         Done::ok("STATUS completed")
     }
 

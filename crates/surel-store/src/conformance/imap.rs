@@ -109,6 +109,18 @@ async fn append_and_rows(store: &dyn Store, ann: AccountId) {
         .expect("Drafts in statuses");
     assert_eq!(drafts_status.size, draft.bytes.len() as u64);
     assert_eq!(
+        ok(store.mailbox_status(drafts.id).await, "mailbox_status").as_ref(),
+        Some(drafts_status),
+        "one mailbox's status is what the account's list says"
+    );
+    assert_eq!(
+        ok(
+            store.mailbox_status(crate::MailboxId(i64::MAX)).await,
+            "mailbox_status"
+        ),
+        None
+    );
+    assert_eq!(
         ok(store.mailbox_by_id(inbox.id).await, "mailbox_by_id").map(|m| m.exists),
         Some(5)
     );
