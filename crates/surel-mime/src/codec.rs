@@ -4,7 +4,10 @@
 
 use crate::MessageInfo;
 
-const VERSION: u8 = 1;
+/// Bumped whenever what [`MessageInfo::parse`] writes changes, so entries cached by an older
+/// version are parsed again. 2: message/rfc822 and message/global in a base64 or
+/// quoted-printable encoding are body-type-msg (envelope, body, lines), no longer leaves.
+const VERSION: u8 = 2;
 
 pub(crate) fn encode(info: &MessageInfo) -> Vec<u8> {
     let fields = [

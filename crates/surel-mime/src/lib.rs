@@ -11,8 +11,12 @@
 //! its first empty line; a line starting with `--` and the boundary of any open multipart
 //! (innermost first, prefix match as RFC 2046 §5.1.1 advises) ends the open part, even inside
 //! its header; a multipart left open ends where its enclosing one continues; a multipart with
-//! no parts shows one empty text/plain part; message/rfc822 and message/global in a base64 or
-//! quoted-printable encoding are leaves (their octets are not a message until decoded).
+//! no parts shows one empty text/plain part; message/rfc822 and message/global always have an
+//! embedded message (IMAP's body-type-msg needs one): in an identity encoding it is parsed from
+//! the content, in any other (base64, quoted-printable, ...) the content is not a message until
+//! decoded, so the embedded message is the still-encoded content read as a message without a
+//! header (all-NIL ENVELOPE, one text/plain us-ascii 7bit body over those octets; its HEADER
+//! section is empty, its TEXT and part 1 are the content); BINARY of the part itself decodes.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod bodystructure;
@@ -426,15 +430,166 @@ Content-Location: http://x/y\r\n\r\nAAAA\r\n";
         );
     }
 
+    const NIL_ENVELOPE: &str = "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
+
+    /// A base64 message/rfc822 is still body-type-msg: its embedded message is the encoded
+    /// content read as a message without a header (all-NIL envelope, text/plain body over the
+    /// encoded octets), and BINARY of the part decodes the real message.
+    const BASE64_FORWARD: &[u8] = b"From: a@b\r\n\
+Subject: fwd\r\n\
+Content-Type: multipart/mixed; boundary=x\r\n\
+\r\n\
+--x\r\n\
+\r\n\
+see attached\r\n\
+--x\r\n\
+Content-Type: message/rfc822\r\n\
+Content-Transfer-Encoding: base64\r\n\
+Content-Disposition: attachment; filename=\"a.eml\"\r\n\
+\r\n\
+U3ViamVjdDogeA0K\r\n\
+DQpoaQ==\r\n\
+--x--\r\n";
+
     #[test]
-    fn base64_message_rfc822_is_a_leaf() {
-        let raw = b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA0KDQpoaQ==\r\n";
+    fn base64_message_rfc822_in_multipart_is_body_type_msg() {
+        let raw = BASE64_FORWARD;
+        let info = MessageInfo::parse(raw);
+        assert_eq!(
+            s(&info.body_structure),
+            format!(
+                concat!(
+                    r#"(("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 12 1 NIL NIL NIL NIL)"#,
+                    r#"("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 26 {env} "#,
+                    r#"("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 26 2 NIL NIL NIL NIL) 2"#,
+                    r#" NIL ("ATTACHMENT" ("FILENAME" "a.eml")) NIL NIL)"#,
+                    r#" "MIXED" ("BOUNDARY" "x") NIL NIL NIL)"#
+                ),
+                env = NIL_ENVELOPE
+            )
+        );
+        assert_eq!(
+            s(&info.body),
+            format!(
+                concat!(
+                    r#"(("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 12 1)"#,
+                    r#"("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 26 {env} "#,
+                    r#"("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 26 2) 2) "MIXED")"#
+                ),
+                env = NIL_ENVELOPE
+            )
+        );
+        let content: &[u8] = b"U3ViamVjdDogeA0K\r\nDQpoaQ==";
+        let sec = |p: &[u32], k| section(raw, p, k);
+        assert_eq!(sec(&[2], SectionKind::Full).unwrap(), content);
+        assert_eq!(
+            sec(&[2], SectionKind::Mime).unwrap(),
+            b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\
+Content-Disposition: attachment; filename=\"a.eml\"\r\n\r\n"
+        );
+        // The embedded message as announced: no header, the encoded content as its text.
+        assert_eq!(sec(&[2], SectionKind::Header).unwrap(), b"");
+        assert_eq!(sec(&[2], SectionKind::Text).unwrap(), content);
+        let names = vec!["Subject".to_string()];
+        assert_eq!(
+            sec(&[2], SectionKind::HeaderFields(&names)).unwrap(),
+            b"\r\n"
+        );
+        assert_eq!(sec(&[2, 1], SectionKind::Full).unwrap(), content);
+        assert_eq!(sec(&[2, 1], SectionKind::Mime).unwrap(), b"");
+        assert_eq!(sec(&[2, 2], SectionKind::Full), None);
+        assert_eq!(sec(&[2, 1, 1], SectionKind::Full), None);
+        assert_eq!(sec(&[2, 1], SectionKind::Header), None);
+        // BINARY of the part removes its encoding: the attached message itself.
+        assert_eq!(binary(raw, &[2]).unwrap(), b"Subject: x\r\n\r\nhi");
+        assert_eq!(binary(raw, &[2, 1]).unwrap(), content);
+        assert_eq!(binary(raw, &[2, 2]), Err(BinaryError::NoSuchPart));
+        // Search text does not take in the encoded blob.
+        assert_eq!(body_text(raw), "see attached");
+        // The same part in LF-only form has the same shape, sizes counted as stored.
+        let lf: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r').collect();
+        assert!(
+            s(&MessageInfo::parse(&lf).body).contains(&format!(
+                r#""BASE64" 25 {NIL_ENVELOPE} ("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 25 2) 2)"#
+            ))
+        );
+    }
+
+    #[test]
+    fn quoted_printable_message_rfc822_at_top_level_is_body_type_msg() {
+        let raw = b"Content-Type: message/rfc822\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\
+\r\n\
+Subject: caf=C3=A9\r\n\
+\r\n\
+hello=\r\n\
+\x20world\r\n";
+        let info = MessageInfo::parse(raw);
+        assert_eq!(s(&info.envelope), NIL_ENVELOPE);
+        assert_eq!(
+            s(&info.body_structure),
+            format!(
+                concat!(
+                    r#"("MESSAGE" "RFC822" NIL NIL NIL "QUOTED-PRINTABLE" 38 {env} "#,
+                    r#"("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 38 4 NIL NIL NIL NIL) 4"#,
+                    r#" NIL NIL NIL NIL)"#
+                ),
+                env = NIL_ENVELOPE
+            )
+        );
+        assert_eq!(
+            s(&info.body),
+            format!(
+                concat!(
+                    r#"("MESSAGE" "RFC822" NIL NIL NIL "QUOTED-PRINTABLE" 38 {env} "#,
+                    r#"("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 38 4) 4)"#
+                ),
+                env = NIL_ENVELOPE
+            )
+        );
+        let content: &[u8] = b"Subject: caf=C3=A9\r\n\r\nhello=\r\n world\r\n";
+        // Part 1 of a non-multipart message is its body: here the message/rfc822 content.
+        assert_eq!(section(raw, &[1], SectionKind::Full).unwrap(), content);
+        // The quoted-printable "Subject:" line is not read as the embedded message's header.
+        assert_eq!(section(raw, &[1], SectionKind::Header).unwrap(), b"");
+        assert_eq!(section(raw, &[1], SectionKind::Text).unwrap(), content);
+        assert_eq!(section(raw, &[1, 1], SectionKind::Full).unwrap(), content);
+        assert_eq!(section(raw, &[1, 2], SectionKind::Full), None);
+        let decoded = "Subject: café\r\n\r\nhello world\r\n".as_bytes();
+        assert_eq!(binary(raw, &[]).unwrap(), decoded);
+        assert_eq!(binary(raw, &[1]).unwrap(), decoded);
+        assert_eq!(binary(raw, &[1, 1]).unwrap(), content);
+        assert_eq!(body_text(raw), "");
+    }
+
+    #[test]
+    fn encoded_message_parts_edge_cases() {
+        // message/global, an unknown encoding, an empty body, a body cut short by the next
+        // delimiter inside the part's header: always body-type-msg.
+        let raw = b"Content-Type: multipart/mixed; boundary=x\r\n\r\n\
+--x\r\nContent-Type: message/global\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 m\r\n\
+--x\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+--x\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\
+--x--\r\n";
         let info = MessageInfo::parse(raw);
         assert_eq!(
             s(&info.body),
-            r#"("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 26)"#
+            format!(
+                concat!(
+                    r#"(("MESSAGE" "GLOBAL" NIL NIL NIL "X-UUENCODE" 11 {env} "#,
+                    r#"("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 11 1) 1)"#,
+                    r#"("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 0 {env} "#,
+                    r#"("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 0 0) 0)"#,
+                    r#"("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 0 {env} "#,
+                    r#"("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 0 0) 0) "MIXED")"#
+                ),
+                env = NIL_ENVELOPE
+            )
         );
-        assert_eq!(binary(raw, &[1]).unwrap(), b"Subject: x\r\n\r\nhi");
+        assert_eq!(binary(raw, &[1]), Err(BinaryError::UnknownEncoding));
+        assert_eq!(binary(raw, &[1, 1]).unwrap(), b"begin 644 m");
+        assert_eq!(binary(raw, &[2]).unwrap(), b"");
+        assert_eq!(section(raw, &[3, 1], SectionKind::Full).unwrap(), b"");
     }
 
     #[test]
@@ -487,6 +642,11 @@ Content-Location: http://x/y\r\n\r\nAAAA\r\n";
         }
         assert_eq!(MessageInfo::decode(b""), None);
         assert_eq!(MessageInfo::decode(b"\x02"), None);
+        // An entry cached by an older version is not read: the caller parses the raw again.
+        let mut old = MessageInfo::parse(NESTED).encode();
+        assert_eq!(old.first(), Some(&2));
+        old[0] = 1;
+        assert_eq!(MessageInfo::decode(&old), None);
     }
 
     #[test]

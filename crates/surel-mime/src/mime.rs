@@ -84,7 +84,12 @@ pub(crate) struct MimeFields {
 pub(crate) enum Kind {
     Leaf,
     Multipart(Vec<Part>),
-    /// message/rfc822 or message/global in an identity encoding: the embedded message.
+    /// message/rfc822 or message/global: the embedded message. In an identity encoding it is
+    /// parsed from the content; in any other (base64, quoted-printable, unknown) the content is
+    /// not a message until decoded, and the embedded message is the still-encoded content read
+    /// as a message without a header: an empty header (so an all-NIL ENVELOPE) and a
+    /// text/plain us-ascii 7bit body over the raw content octets (see [`Part::encoded_message`]).
+    /// Either way IMAP's body-type-msg (envelope, body, lines) can always be written.
     Message(Box<Part>),
 }
 
@@ -95,6 +100,13 @@ impl Part {
 
     pub(crate) fn body<'a>(&self, raw: &'a [u8]) -> &'a [u8] {
         raw.get(self.header_end..self.end).unwrap_or_default()
+    }
+
+    /// Whether this is a message/rfc822 or message/global part whose content is in a transfer
+    /// encoding that is not an identity one: its embedded message is the header-less reading
+    /// of the raw content, which BINARY of the part itself decodes.
+    pub(crate) fn encoded_message(&self, raw: &[u8]) -> bool {
+        matches!(self.kind, Kind::Message(_)) && !is_identity(self.encoding(raw).as_deref())
     }
 
     /// The Content-Transfer-Encoding, lower-cased, if the part names one.
@@ -325,9 +337,9 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        let is_message = ctype.ty == b"message"
-            && (ctype.sub == b"rfc822" || ctype.sub == b"global")
-            && is_identity(cte.as_deref());
+        let is_message =
+            ctype.ty == b"message" && (ctype.sub == b"rfc822" || ctype.sub == b"global");
+        let encoded = !is_identity(cte.as_deref());
         let mut part = Part {
             start,
             header_end,
@@ -354,6 +366,21 @@ impl<'a> Parser<'a> {
                 let (children, end, next) = self.multipart(header_end, &boundary, &part, depth);
                 part.kind = Kind::Multipart(children);
                 part.end = end;
+                next
+            }
+            (None, _) if is_message && encoded && !deep => {
+                // Still body-type-msg: clients read "MESSAGE" "RFC822" as envelope, body and
+                // lines whatever the encoding (Dovecot, too, always gives it an embedded
+                // message). The embedded message is the still-encoded content read as a
+                // message without a header; we look for no header fields in it (base64 has
+                // none, and what quoted-printable shows is not yet the message's header, so
+                // a "Subject:" line there would be a guess), hence an all-NIL ENVELOPE.
+                self.parts += 1;
+                let (end, next) = self.until_delimiter(header_end);
+                part.end = end;
+                let mut inner = empty_part(header_end);
+                inner.end = end;
+                part.kind = Kind::Message(Box::new(inner));
                 next
             }
             (None, _) if is_message && !deep => {

@@ -73,6 +73,9 @@ fn collect(raw: &[u8], part: &Part, out: &mut String) {
                 collect(raw, child, out);
             }
         }
+        // An encoded embedded message is still base64 or quoted-printable text: not what
+        // the sender wrote, so not searched (as when it was a leaf).
+        Kind::Message(_) if part.encoded_message(raw) => {}
         Kind::Message(inner) => collect(raw, inner, out),
         Kind::Leaf if part.ctype.ty == b"text" => {
             let bytes = decode_part(raw, part).unwrap_or_else(|_| part.body(raw).to_vec());

@@ -83,12 +83,163 @@ fn parse_sx(b: &[u8], pos: &mut usize) -> Option<Sx> {
     }
 }
 
+// ---- RFC 9051 §9 grammar of BODY / BODYSTRUCTURE ----
+
+fn is_nstring(sx: &Sx) -> bool {
+    matches!(sx, Sx::Nil | Sx::Str(_))
+}
+
+fn is_string(sx: &Sx) -> bool {
+    matches!(sx, Sx::Str(_))
+}
+
+fn is_str_ci(sx: &Sx, want: &str) -> bool {
+    matches!(sx, Sx::Str(v) if v.eq_ignore_ascii_case(want.as_bytes()))
+}
+
+/// body-fld-param: NIL or a non-empty list of string pairs.
+fn check_params(sx: &Sx) -> Result<(), String> {
+    match sx {
+        Sx::Nil => Ok(()),
+        Sx::List(v) if !v.is_empty() && v.len() % 2 == 0 && v.iter().all(is_string) => Ok(()),
+        other => Err(format!("body-fld-param {other:?}")),
+    }
+}
+
+/// envelope: ten fields, the address ones NIL or a non-empty list of 4-nstring addresses.
+fn check_envelope(sx: &Sx) -> Result<(), String> {
+    let Sx::List(v) = sx else {
+        return Err(format!("envelope {sx:?}"));
+    };
+    if v.len() != 10 {
+        return Err(format!("envelope of {} fields", v.len()));
+    }
+    let address_list = |a: &Sx| match a {
+        Sx::Nil => true,
+        Sx::List(addrs) => {
+            !addrs.is_empty()
+                && addrs
+                    .iter()
+                    .all(|x| matches!(x, Sx::List(f) if f.len() == 4 && f.iter().all(is_nstring)))
+        }
+        _ => false,
+    };
+    let ok = [0, 1, 8, 9].iter().all(|&i| is_nstring(&v[i])) && (2..8).all(|i| address_list(&v[i]));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("envelope {sx:?}"))
+    }
+}
+
+/// The extension data after a part: none in BODY; in our BODYSTRUCTURE always the four of
+/// `body-ext-1part` (md5 dsp lang loc) or `body-ext-mpart` (param dsp lang loc).
+fn check_extension(rest: &[Sx], ext: bool, multipart: bool) -> Result<(), String> {
+    if !ext {
+        return if rest.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("extension data in BODY: {rest:?}"))
+        };
+    }
+    let [first, dsp, lang, loc] = rest else {
+        return Err(format!("extension data {rest:?}"));
+    };
+    if multipart {
+        check_params(first)?;
+    } else if !is_nstring(first) {
+        return Err(format!("body-fld-md5 {first:?}"));
+    }
+    match dsp {
+        Sx::Nil => {}
+        Sx::List(d) if d.len() == 2 && is_string(&d[0]) => check_params(&d[1])?,
+        other => return Err(format!("body-fld-dsp {other:?}")),
+    }
+    let lang_ok =
+        is_nstring(lang) || matches!(lang, Sx::List(l) if !l.is_empty() && l.iter().all(is_string));
+    if !lang_ok {
+        return Err(format!("body-fld-lang {lang:?}"));
+    }
+    if !is_nstring(loc) {
+        return Err(format!("body-fld-loc {loc:?}"));
+    }
+    Ok(())
+}
+
+/// `body` (RFC 9051 §9), `ext` for BODYSTRUCTURE. A part typed "MESSAGE" "RFC822" or
+/// "MESSAGE" "GLOBAL" is body-type-msg, as clients read it: envelope, body and line count
+/// must follow its size.
+fn check_body(sx: &Sx, ext: bool) -> Result<(), String> {
+    let Sx::List(items) = sx else {
+        return Err(format!("body {sx:?}"));
+    };
+    if let Some(Sx::List(_)) = items.first() {
+        let n = items
+            .iter()
+            .take_while(|i| matches!(i, Sx::List(_)))
+            .count();
+        for child in &items[..n] {
+            check_body(child, ext)?;
+        }
+        let sub = items.get(n).ok_or("multipart without a subtype")?;
+        if !is_string(sub) {
+            return Err(format!("media-subtype {sub:?}"));
+        }
+        return check_extension(&items[n + 1..], ext, true);
+    }
+    if items.len() < 7 {
+        return Err(format!("body-fields incomplete: {items:?}"));
+    }
+    let (ty, sub) = (&items[0], &items[1]);
+    if !is_string(ty) || !is_string(sub) {
+        return Err(format!("media type {ty:?} {sub:?}"));
+    }
+    check_params(&items[2])?;
+    if !is_nstring(&items[3]) || !is_nstring(&items[4]) || !is_string(&items[5]) {
+        return Err(format!("body-fields {items:?}"));
+    }
+    if !matches!(items[6], Sx::Num) {
+        return Err(format!("body-fld-octets {:?}", items[6]));
+    }
+    let rest = if is_str_ci(ty, "message") && (is_str_ci(sub, "rfc822") || is_str_ci(sub, "global"))
+    {
+        let (Some(env), Some(body), Some(Sx::Num)) = (items.get(7), items.get(8), items.get(9))
+        else {
+            return Err(format!(
+                "body-type-msg without envelope, body, lines: {items:?}"
+            ));
+        };
+        check_envelope(env)?;
+        check_body(body, ext)?;
+        &items[10..]
+    } else if is_str_ci(ty, "text") {
+        if !matches!(items.get(7), Some(Sx::Num)) {
+            return Err(format!("body-type-text without lines: {items:?}"));
+        }
+        &items[8..]
+    } else {
+        &items[7..]
+    };
+    check_extension(rest, ext, false)
+}
+
 /// Our part tree as BODYSTRUCTURE tells it.
 #[derive(Debug)]
 enum Node {
     Multipart(String, Vec<Node>),
-    /// type/subtype, and the embedded message's body if it is one.
-    Basic(String, Option<Box<Node>>),
+    /// type/subtype; the embedded message's body if it is one; whether it is a message in a
+    /// transfer encoding other than 7bit/8bit/binary (whose embedded message is the
+    /// header-less reading of the encoded octets).
+    Basic(String, Option<Box<Node>>, bool),
+}
+
+/// 7bit, 8bit, binary and the spellings surel-mime accepts for them ("8 bit", "7-bit").
+fn identity_encoding(enc: &str) -> bool {
+    let letters: String = enc.chars().filter(char::is_ascii_alphanumeric).collect();
+    matches!(
+        letters.as_str(),
+        "7bit" | "8bit" | "7bits" | "8bits" | "binary"
+    )
 }
 
 fn s(sx: &Sx) -> String {
@@ -116,7 +267,8 @@ fn node(sx: &Sx) -> Option<Node> {
         }
         _ => None,
     };
-    Some(Node::Basic(ty, inner))
+    let encoded = inner.is_some() && !identity_encoding(&s(items.get(5)?));
+    Some(Node::Basic(ty, inner, encoded))
 }
 
 fn tree(raw: &[u8]) -> Node {
@@ -128,9 +280,21 @@ fn tree(raw: &[u8]) -> Node {
         info.body_structure.len(),
         "BODYSTRUCTURE has trailing bytes"
     );
+    if let Err(e) = check_body(&sx, true) {
+        panic!(
+            "BODYSTRUCTURE breaks the RFC 9051 grammar: {e}\n{}",
+            String::from_utf8_lossy(&info.body_structure)
+        );
+    }
     let mut pos = 0;
-    parse_sx(&info.body, &mut pos).expect("BODY parses");
+    let body = parse_sx(&info.body, &mut pos).expect("BODY parses");
     assert_eq!(pos, info.body.len());
+    if let Err(e) = check_body(&body, false) {
+        panic!(
+            "BODY breaks the RFC 9051 grammar: {e}\n{}",
+            String::from_utf8_lossy(&info.body)
+        );
+    }
     let mut pos = 0;
     parse_sx(&info.envelope, &mut pos).expect("ENVELOPE parses");
     assert_eq!(pos, info.envelope.len());
@@ -145,7 +309,7 @@ fn child(path: &[u32], n: usize) -> Vec<u32> {
 
 /// Our synthetic stand-in for a multipart with no parts at all.
 fn is_placeholder(children: &[Node]) -> bool {
-    matches!(children, [Node::Basic(t, None)] if t == "text/plain")
+    matches!(children, [Node::Basic(t, None, _)] if t == "text/plain")
 }
 
 fn exercise(raw: &[u8]) {
@@ -249,11 +413,13 @@ fn compare_m4j(
                 compare_m4j(raw, &child(path, n), c, t, dir, why);
             }
         }
-        (Node::Basic(_, Some(inner)), Expect::Message(t)) => {
+        (Node::Basic(_, Some(inner), false), Expect::Message(t)) => {
             compare_m4j_body(raw, path, inner, t, dir, why)
         }
-        (Node::Basic(ty, None), Expect::Message(t)) if ty.starts_with("message/") => {
-            // An encoded message/rfc822 is a leaf for IMAP; decode it and look inside.
+        (Node::Basic(_, Some(inner), true), Expect::Message(t)) => {
+            // An encoded message/rfc822: IMAP shows the encoded octets as a header-less
+            // message with a text/plain body; decode the part and look inside.
+            encoded_inner_is_plain(path, inner, why);
             match binary(raw, path) {
                 Ok(inner_raw) => {
                     let inner = tree(&inner_raw);
@@ -275,6 +441,13 @@ fn compare_m4j(
             }
         }
         (o, t) => why.push(format!("{path:?}: ours {o:?}, expected {t:?}")),
+    }
+}
+
+/// The embedded message of an encoded message/rfc822 part is one text/plain leaf.
+fn encoded_inner_is_plain(path: &[u32], inner: &Node, why: &mut Vec<String>) {
+    if !matches!(inner, Node::Basic(t, None, false) if t == "text/plain") {
+        why.push(format!("{path:?}: encoded message shows {inner:?}"));
     }
 }
 
@@ -390,7 +563,7 @@ fn compare_mp(
     let want_ty = json_type(part, in_digest);
     let body = &part["body"];
     let our_ty = match ours {
-        Node::Multipart(t, _) | Node::Basic(t, _) => t.clone(),
+        Node::Multipart(t, _) | Node::Basic(t, _, _) => t.clone(),
     };
     if our_ty != want_ty {
         why.push(format!("{path:?}: type {our_ty}, expected {want_ty}"));
@@ -427,14 +600,18 @@ fn compare_mp(
     } else if body.get("Message").is_some() {
         let inner_msg = &body["Message"];
         match ours {
-            Node::Basic(_, Some(inner)) => compare_mp_body(raw, path, inner, inner_msg, why),
-            Node::Basic(..) => match binary(raw, path) {
-                Ok(inner_raw) => {
-                    let inner = tree(&inner_raw);
-                    compare_mp_body(&inner_raw, &[], &inner, inner_msg, why);
+            Node::Basic(_, Some(inner), false) => compare_mp_body(raw, path, inner, inner_msg, why),
+            Node::Basic(_, Some(inner), true) => {
+                encoded_inner_is_plain(path, inner, why);
+                match binary(raw, path) {
+                    Ok(inner_raw) => {
+                        let inner = tree(&inner_raw);
+                        compare_mp_body(&inner_raw, &[], &inner, inner_msg, why);
+                    }
+                    Err(e) => why.push(format!("{path:?}: {e:?}")),
                 }
-                Err(e) => why.push(format!("{path:?}: {e:?}")),
-            },
+            }
+            Node::Basic(_, None, _) => why.push(format!("{path:?}: no embedded message")),
             Node::Multipart(..) => why.push(format!("{path:?}: multipart, expected message")),
         }
     } else if let Some(bytes) = body
@@ -651,4 +828,28 @@ fn truncated_and_mangled_messages_never_panic() {
             let _ = body_text(&mangled);
         }
     }
+}
+
+/// The grammar check itself: the basic form of a message/rfc822 part (what surel-mime once
+/// wrote for a base64 one) is not body-type-msg and must be refused.
+#[test]
+fn grammar_check_refuses_message_without_envelope() {
+    let check = |b: &[u8], ext| {
+        let mut pos = 0;
+        let sx = parse_sx(b, &mut pos).unwrap();
+        assert_eq!(pos, b.len());
+        check_body(&sx, ext)
+    };
+    let bad: &[&[u8]] = &[
+        br#"("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 130 NIL NIL NIL NIL)"#,
+        br#"(("TEXT" "PLAIN" NIL NIL NIL "7BIT" 1 1 NIL NIL NIL NIL)("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 130 NIL ("ATTACHMENT" NIL) NIL NIL) "MIXED" NIL NIL NIL NIL)"#,
+        br#"("MESSAGE" "GLOBAL" NIL NIL NIL "BASE64" 130)"#,
+        br#"("TEXT" "PLAIN" NIL NIL NIL "7BIT" 1)"#,
+    ];
+    for b in bad {
+        assert!(check(b, false).is_err() && check(b, true).is_err());
+    }
+    let good = br#"("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 4 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 4 1) 1)"#;
+    assert_eq!(check(good, false), Ok(()));
+    assert!(check(good, true).is_err());
 }
