@@ -64,6 +64,7 @@ pub struct Selected {
 impl Selected {
     /// SELECT/EXAMINE (RFC 9051 §6.3.2, RFC 7162 §3.1.2 and §3.2.5): writes the untagged
     /// responses and returns the state plus the tagged OK (`[READ-WRITE]`/`[READ-ONLY]`).
+    /// `mailbox` is as the caller has just read it (its counters are what the client is told).
     pub async fn open(
         store: &dyn Store,
         mailbox: Mailbox,
@@ -73,12 +74,8 @@ impl Selected {
         enabled: &Enabled,
         out: &mut Vec<u8>,
     ) -> Result<(Selected, Done), StoreError> {
-        // Counters first, then the UIDs: a change in between is read again by the next
-        // refresh rather than missed.
-        let mailbox = store
-            .mailbox_by_id(mailbox.id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(mailbox.name.to_string()))?;
+        // Counters first (the caller just read them), then the UIDs: a change in between is
+        // read again by the next refresh rather than missed.
         let uids: Vec<u32> = store
             .uids(mailbox.id)
             .await?
@@ -110,9 +107,14 @@ impl Selected {
             out,
             format_args!("* OK [UIDVALIDITY {}] UIDs valid", mailbox.uid_validity),
         );
+        // A delivery between reading the counters and the UIDs must not leave UIDNEXT at or
+        // below a UID the client is shown.
+        let uid_next = selected.uids.last().map_or(mailbox.uid_next.0, |&u| {
+            mailbox.uid_next.0.max(u.saturating_add(1))
+        });
         line(
             out,
-            format_args!("* OK [UIDNEXT {}] Predicted next UID", mailbox.uid_next.0),
+            format_args!("* OK [UIDNEXT {uid_next}] Predicted next UID"),
         );
         if read_only {
             out.extend_from_slice(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
@@ -431,15 +433,8 @@ impl Selected {
 
     /// The sequence number of the first message without \Seen.
     async fn first_unseen(&self, store: &dyn Store) -> Result<Option<u32>, StoreError> {
-        for chunk in self.uids.chunks(META_CHUNK) {
-            let rows = store
-                .message_rows(self.mailbox.id, &set::uid_ranges(chunk), false)
-                .await?;
-            if let Some(row) = rows.iter().find(|r| !r.meta.flags.contains(&Flag::Seen)) {
-                return Ok(self.seq_of(row.meta.uid.0));
-            }
-        }
-        Ok(None)
+        let first = store.first_unseen(self.mailbox.id).await?;
+        Ok(first.and_then(|uid| self.seq_of(uid.0)))
     }
 
     /// RFC 7162 §3.2.5.1: what changed since the client's cached state, when its

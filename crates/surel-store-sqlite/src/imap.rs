@@ -60,6 +60,18 @@ fn with_counts(conn: &Connection, mailbox: Mailbox) -> Result<MailboxStatus> {
     })
 }
 
+pub(crate) fn first_unseen(conn: &Connection, mailbox: MailboxId) -> Result<Option<Uid>> {
+    counters(conn, mailbox)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid FROM messages WHERE mailbox = ?1 AND (flags & ?2) = 0 ORDER BY uid LIMIT 1",
+    )?;
+    Ok(stmt
+        .query_row(params![mailbox.0, crate::flags::SEEN], |row| {
+            Ok(Uid(row.get(0)?))
+        })
+        .optional()?)
+}
+
 pub(crate) fn uids(conn: &Connection, mailbox: MailboxId) -> Result<Vec<Uid>> {
     counters(conn, mailbox)?;
     let mut stmt =

@@ -559,6 +559,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn first_unseen(&self, mailbox: MailboxId) -> StoreResult<Option<Uid>> {
+        self.read(move |conn| imap::first_unseen(conn, mailbox))
+            .await
+    }
+
     async fn uids(&self, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
         self.read(move |conn| imap::uids(conn, mailbox)).await
     }

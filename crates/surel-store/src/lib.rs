@@ -190,6 +190,8 @@ pub trait Store: Send + Sync + 'static {
         ranges: &[(Uid, Uid)],
         with_parsed: bool,
     ) -> StoreResult<Vec<MessageRow>>;
+    /// The lowest UID without `\Seen`, if any (RFC 3501 SELECT's `[UNSEEN n]`).
+    async fn first_unseen(&self, mailbox: MailboxId) -> StoreResult<Option<Uid>>;
     /// Every UID in a mailbox, ascending (SELECT's sequence-number map).
     async fn uids(&self, mailbox: MailboxId) -> StoreResult<Vec<Uid>>;
     /// Messages whose MODSEQ is greater than `since`, ascending by UID (CONDSTORE CHANGEDSINCE,

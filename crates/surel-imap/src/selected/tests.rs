@@ -335,7 +335,7 @@ async fn qresync_select_reports_vanished_earlier_and_changes() {
     let mut out = Vec::new();
     let (s, _) = Selected::open(
         f.store.as_ref(),
-        before.clone(),
+        f.mailbox("INBOX").await,
         false,
         false,
         Some(&params),

@@ -95,6 +95,26 @@ async fn append_and_rows(store: &dyn Store, ann: AccountId) {
         "delivered messages have their parse cached"
     );
     assert_eq!(ok(store.uids(inbox.id).await, "uids"), uids);
+    assert_eq!(
+        ok(store.first_unseen(inbox.id).await, "first_unseen"),
+        Some(uids[0])
+    );
+    ok(
+        store
+            .store_flags(inbox.id, &uids[..2], FlagOp::Add, &[Flag::Seen], None)
+            .await,
+        "store_flags",
+    );
+    assert_eq!(
+        ok(store.first_unseen(inbox.id).await, "first_unseen"),
+        Some(uids[2])
+    );
+    ok(
+        store
+            .store_flags(inbox.id, &uids[..2], FlagOp::Remove, &[Flag::Seen], None)
+            .await,
+        "store_flags",
+    );
     let status = ok(store.mailbox_statuses(ann).await, "mailbox_statuses");
     let inbox_status = status
         .iter()
