@@ -178,8 +178,15 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", true)?;
+    // Readers map the database instead of copying pages into a private cache per connection:
+    // IMAP sessions read the same message rows over and over, and the OS page cache then
+    // serves every reader at once. Address space only; 0 where mapping is unsupported.
+    conn.pragma_update(None, "mmap_size", READER_MMAP)?;
     Ok(conn)
 }
+
+/// How much of the database each reader may map (bytes).
+const READER_MMAP: i64 = 1 << 30;
 
 /// Brings the schema up to `migrations.len()`. Runs under the write lock, so two processes
 /// opening one new database do not both migrate it.
