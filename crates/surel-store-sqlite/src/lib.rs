@@ -55,8 +55,10 @@ use crate::error::Result;
 use crate::flags::FlagSet;
 use crate::writer::{Done, Writer};
 
-/// Read connections kept open between reads; more are opened when reads overlap.
-const IDLE_READERS: usize = 8;
+/// Read connections kept open between reads; more are opened when reads overlap. Opening one
+/// costs its schema parse, statement preparation and memory map, so the pool covers the reads
+/// many IMAP sessions make at once (each idle one holds at most its 2 MiB page cache).
+const IDLE_READERS: usize = 32;
 
 /// The embedded store in one data directory. Cheap to share behind an `Arc`; dropping the last
 /// handle finishes queued writes and closes the database.
