@@ -41,22 +41,18 @@ pub(crate) fn status(conn: &Connection, id: MailboxId) -> Result<Option<MailboxS
         .transpose()
 }
 
-/// The counts of one mailbox, in one pass over its messages.
+/// The counts of one mailbox, as the writer keeps them (migration 7).
 fn with_counts(conn: &Connection, mailbox: Mailbox) -> Result<MailboxStatus> {
-    let mut counts = conn.prepare_cached(
-        "SELECT count(*), coalesce(sum((flags & ?2) = 0), 0), coalesce(sum((flags & ?3) != 0), 0),
-                coalesce(sum(size), 0)
-         FROM messages WHERE mailbox = ?1",
-    )?;
-    let (exists, unseen, deleted, size): (u32, u32, u32, i64) = counts.query_row(
-        params![mailbox.id.0, crate::flags::SEEN, crate::flags::DELETED],
-        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-    )?;
+    let c = counters(conn, mailbox.id)?;
+    let count = |n: i64| u32::try_from(n).unwrap_or(0);
     Ok(MailboxStatus {
-        mailbox: Mailbox { exists, ..mailbox },
-        unseen,
-        deleted,
-        size: size.unsigned_abs(),
+        mailbox: Mailbox {
+            exists: count(c.messages),
+            ..mailbox
+        },
+        unseen: count(c.unseen),
+        deleted: count(c.deleted),
+        size: c.size.unsigned_abs(),
     })
 }
 

@@ -13,8 +13,8 @@ use crate::error::{Result, corrupt};
 const FIRST_MODSEQ: i64 = 1;
 
 const MAILBOX_COLUMNS: &str =
-    "SELECT id, account, name, special_use, uid_validity, uid_next, highest_modseq,
-    (SELECT count(*) FROM messages WHERE messages.mailbox = mailboxes.id) FROM mailboxes";
+    "SELECT id, account, name, special_use, uid_validity, uid_next, highest_modseq, messages
+    FROM mailboxes";
 
 fn mailbox_row(row: &Row<'_>) -> rusqlite::Result<Mailbox> {
     let special_use = match row.get::<_, Option<String>>(3)? {

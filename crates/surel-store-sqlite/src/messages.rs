@@ -16,36 +16,75 @@ use surel_types::{AccountId, BlobId, MailboxId, ModSeq, Uid};
 
 use crate::blobs::BlobDir;
 use crate::error::{Result, corrupt, failure};
-use crate::flags::FlagSet;
+use crate::flags::{DELETED, FlagSet, SEEN};
 use crate::mailboxes::modseq;
 use crate::writer::Done;
 
-/// The counters of a mailbox about to change.
+/// The counters of a mailbox about to change: its IMAP counters and the counts STATUS reports
+/// (migration 7), which every insert, removal and flag change moves here and writes back with
+/// [`set_counters`] in the same transaction.
 pub(crate) struct Counters {
     pub(crate) id: MailboxId,
     pub(crate) account: AccountId,
     pub(crate) uid_next: u32,
     pub(crate) highest_modseq: i64,
+    pub(crate) messages: i64,
+    pub(crate) unseen: i64,
+    pub(crate) deleted: i64,
+    pub(crate) size: i64,
+}
+
+impl Counters {
+    /// Counts a message with these system flags and size in (`sign` 1) or out (`sign` -1).
+    pub(crate) fn count(&mut self, system: i64, size: i64, sign: i64) {
+        self.messages += sign;
+        self.size += sign * size;
+        if system & SEEN == 0 {
+            self.unseen += sign;
+        }
+        if system & DELETED != 0 {
+            self.deleted += sign;
+        }
+    }
+}
+
+const COUNTER_COLUMNS: &str =
+    "id, account, uid_next, highest_modseq, messages, unseen, deleted, size FROM mailboxes";
+
+fn counters_row(row: &Row<'_>) -> rusqlite::Result<Counters> {
+    Ok(Counters {
+        id: MailboxId(row.get(0)?),
+        account: AccountId(row.get(1)?),
+        uid_next: row.get(2)?,
+        highest_modseq: row.get(3)?,
+        messages: row.get(4)?,
+        unseen: row.get(5)?,
+        deleted: row.get(6)?,
+        size: row.get(7)?,
+    })
 }
 
 pub(crate) fn counters(conn: &Connection, mailbox: MailboxId) -> Result<Counters> {
-    let mut stmt = conn
-        .prepare_cached("SELECT account, uid_next, highest_modseq FROM mailboxes WHERE id = ?1")?;
-    stmt.query_row([mailbox.0], |row| {
-        Ok(Counters {
-            id: mailbox,
-            account: AccountId(row.get(0)?),
-            uid_next: row.get(1)?,
-            highest_modseq: row.get(2)?,
-        })
-    })
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("mailbox {mailbox}")).into())
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COUNTER_COLUMNS} WHERE id = ?1"))?;
+    stmt.query_row([mailbox.0], counters_row)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("mailbox {mailbox}")).into())
 }
 
 pub(crate) fn set_counters(conn: &Connection, c: &Counters) -> Result<()> {
-    conn.prepare_cached("UPDATE mailboxes SET uid_next = ?2, highest_modseq = ?3 WHERE id = ?1")?
-        .execute(params![c.id.0, c.uid_next, c.highest_modseq])?;
+    conn.prepare_cached(
+        "UPDATE mailboxes SET uid_next = ?2, highest_modseq = ?3, messages = ?4, unseen = ?5,
+         deleted = ?6, size = ?7 WHERE id = ?1",
+    )?
+    .execute(params![
+        c.id.0,
+        c.uid_next,
+        c.highest_modseq,
+        c.messages,
+        c.unseen,
+        c.deleted,
+        c.size
+    ])?;
     Ok(())
 }
 
@@ -67,6 +106,7 @@ pub(crate) fn insert_row(conn: &Connection, c: &mut Counters, row: &NewRow<'_>) 
         .checked_add(1)
         .ok_or_else(|| failure(format!("mailbox {} has used every UID", c.id)))?;
     c.highest_modseq += 1;
+    c.count(row.system, row.size, 1);
     conn.prepare_cached(
         "INSERT INTO messages
          (mailbox, uid, modseq, flags, keywords, internal_date, size, blob, auth_results)
@@ -117,22 +157,18 @@ pub(crate) fn deliver(
         blob: blob.as_str(),
         auth_results: message.auth_results.as_deref(),
     };
-    let mut find = conn.prepare_cached(
+    let mut find = conn.prepare_cached(&format!(
         // The named mailbox if the account has it, else its INBOX.
-        "SELECT id, uid_next, highest_modseq FROM mailboxes
-         WHERE account = ?1 AND name IN (?2, 'INBOX') ORDER BY name = ?2 DESC LIMIT 1",
-    )?;
+        "SELECT {COUNTER_COLUMNS}
+         WHERE account = ?1 AND name IN (?2, 'INBOX') ORDER BY name = ?2 DESC LIMIT 1"
+    ))?;
     let mut done = Done::quiet(Vec::with_capacity(targets.len()));
     for target in targets {
         let mut c = find
-            .query_row(params![target.account.0, target.mailbox.as_str()], |row| {
-                Ok(Counters {
-                    id: MailboxId(row.get(0)?),
-                    account: target.account,
-                    uid_next: row.get(1)?,
-                    highest_modseq: row.get(2)?,
-                })
-            })
+            .query_row(
+                params![target.account.0, target.mailbox.as_str()],
+                counters_row,
+            )
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("account {}", target.account)))?;
         let uid = insert_row(conn, &mut c, &row)?;
@@ -280,6 +316,9 @@ pub(crate) fn store_flags(
             want.keywords(),
             modseq
         ])?;
+        let size = i64::try_from(meta.size).unwrap_or(i64::MAX);
+        c.count(have.system(), size, -1);
+        c.count(want.system(), size, 1);
         meta.flags = want.to_flags();
         meta.modseq = ModSeq(modseq.unsigned_abs());
         changed.push(*uid);
@@ -343,13 +382,19 @@ pub(crate) fn expunge(
 /// caller writes the counters back when any did.
 pub(crate) fn remove_rows(conn: &Connection, c: &mut Counters, uids: &[Uid]) -> Result<Vec<Uid>> {
     let modseq = c.highest_modseq + 1;
-    let mut delete = conn.prepare_cached("DELETE FROM messages WHERE mailbox = ?1 AND uid = ?2")?;
+    let mut delete = conn.prepare_cached(
+        "DELETE FROM messages WHERE mailbox = ?1 AND uid = ?2 RETURNING flags, size",
+    )?;
     let mut tombstone = conn.prepare_cached(
         "INSERT OR REPLACE INTO expunged (mailbox, uid, modseq) VALUES (?1, ?2, ?3)",
     )?;
     let mut removed = Vec::new();
     for uid in uids.iter().collect::<BTreeSet<_>>() {
-        if delete.execute(params![c.id.0, uid.0])? > 0 {
+        let gone: Option<(i64, i64)> = delete
+            .query_row(params![c.id.0, uid.0], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        if let Some((system, size)) = gone {
+            c.count(system, size, -1);
             tombstone.execute(params![c.id.0, uid.0, modseq])?;
             removed.push(*uid);
         }

@@ -158,6 +158,22 @@ const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX messages_uid ON messages(mailbox, uid);
     ",
+    // 7: what STATUS reports, kept as counts that every change moves (RFC 9051 §6.3.11: clients
+    // poll STATUS of every mailbox; counting a mailbox of 100,000 messages each time costs
+    // milliseconds per poll). The writer keeps them exact in the same transaction as the change.
+    "
+    ALTER TABLE mailboxes ADD COLUMN messages INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE mailboxes ADD COLUMN unseen INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE mailboxes ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE mailboxes ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+    UPDATE mailboxes SET
+        messages = (SELECT count(*) FROM messages m WHERE m.mailbox = mailboxes.id),
+        unseen = (SELECT count(*) FROM messages m WHERE m.mailbox = mailboxes.id
+                  AND (m.flags & 1) = 0),
+        deleted = (SELECT count(*) FROM messages m WHERE m.mailbox = mailboxes.id
+                   AND (m.flags & 8) != 0),
+        size = (SELECT coalesce(sum(m.size), 0) FROM messages m WHERE m.mailbox = mailboxes.id);
+    ",
 ];
 
 /// Opens the one writing connection, switches the database to WAL, and migrates the schema.
@@ -271,5 +287,37 @@ mod tests {
             .query_row("SELECT count(*) FROM domains", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    /// Migration 7 counts the messages a mailbox already holds.
+    #[test]
+    fn status_counts_are_filled_for_existing_mail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("surel.db");
+        let conn = Connection::open(&path).unwrap();
+        migrate(&conn, &MIGRATIONS[..6]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO domains (name) VALUES ('m.test');
+             INSERT INTO accounts (id, key, address, domain, password_hash)
+                 VALUES (1, 'a@m.test', 'a@m.test', 'm.test', 'x');
+             INSERT INTO mailboxes (id, account, name, uid_validity, uid_next, highest_modseq)
+                 VALUES (1, 1, 'INBOX', 1, 4, 4), (2, 1, 'Empty', 2, 1, 1);
+             INSERT INTO messages (mailbox, uid, modseq, flags, keywords, internal_date, size, blob)
+                 VALUES (1, 1, 2, 1, '', 0, 100, 'b1'),   -- seen
+                        (1, 2, 3, 8, '', 0, 20, 'b2'),    -- deleted, unseen
+                        (1, 3, 4, 0, '', 0, 3, 'b3');     -- unseen",
+        )
+        .unwrap();
+        migrate(&conn, MIGRATIONS).unwrap();
+        let counts = |id: i64| -> (i64, i64, i64, i64) {
+            conn.query_row(
+                "SELECT messages, unseen, deleted, size FROM mailboxes WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+        };
+        assert_eq!(counts(1), (3, 2, 1, 123));
+        assert_eq!(counts(2), (0, 0, 0, 0));
     }
 }

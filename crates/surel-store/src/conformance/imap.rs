@@ -13,6 +13,35 @@ use surel_types::{AccountId, ModSeq, Uid};
 use super::{exists, invalid, mailbox, mailbox_name, message, new_account, not_found, ok, target};
 use crate::{Flag, FlagOp, Store};
 
+/// The counts STATUS reports equal what the mailbox's messages say.
+async fn assert_counts(store: &dyn Store, mailbox: crate::MailboxId, when: &str) {
+    let messages = ok(store.messages(mailbox).await, "messages");
+    let status = ok(store.mailbox_status(mailbox).await, "mailbox_status")
+        .unwrap_or_else(|| panic!("mailbox {mailbox} has a status"));
+    let count =
+        |f: &dyn Fn(&crate::MessageMeta) -> bool| messages.iter().filter(|m| f(m)).count() as u32;
+    assert_eq!(
+        status.mailbox.exists,
+        messages.len() as u32,
+        "exists {when}"
+    );
+    assert_eq!(
+        status.unseen,
+        count(&|m| !m.flags.contains(&Flag::Seen)),
+        "unseen {when}"
+    );
+    assert_eq!(
+        status.deleted,
+        count(&|m| m.flags.contains(&Flag::Deleted)),
+        "deleted {when}"
+    );
+    assert_eq!(
+        status.size,
+        messages.iter().map(|m| m.size).sum::<u64>(),
+        "size {when}"
+    );
+}
+
 pub(super) async fn run(store: &dyn Store) {
     let ann = new_account(store, "ann@imap.test").await;
     append_and_rows(store, ann).await;
@@ -241,6 +270,26 @@ async fn changes_and_tombstones(store: &dyn Store, ann: AccountId) {
         changed.iter().map(|m| m.uid).collect::<Vec<_>>(),
         [uids[0], uids[1], uids[2]]
     );
+    assert_counts(store, mb.id, "after STORE").await;
+    ok(
+        store
+            .store_flags(
+                mb.id,
+                &[uids[1], uids[3]],
+                FlagOp::Replace,
+                &[Flag::Deleted],
+                None,
+            )
+            .await,
+        "store_flags",
+    );
+    assert_counts(store, mb.id, "after STORE FLAGS (\\Deleted)").await;
+    ok(
+        store
+            .store_flags(mb.id, &[uids[1], uids[3]], FlagOp::Replace, &[], None)
+            .await,
+        "store_flags",
+    );
 
     let before_expunge = mailbox(store, ann, "Changes").await.highest_modseq;
     ok(store.expunge(mb.id, &[uids[1], uids[3]]).await, "expunge");
@@ -251,6 +300,7 @@ async fn changes_and_tombstones(store: &dyn Store, ann: AccountId) {
         ),
         [uids[1], uids[3]]
     );
+    assert_counts(store, mb.id, "after EXPUNGE").await;
     let after_expunge = mailbox(store, ann, "Changes").await.highest_modseq;
     assert!(after_expunge > before_expunge);
     assert!(
@@ -330,6 +380,8 @@ async fn copy_and_move(store: &dyn Store, ann: AccountId) {
         "MOVE leaves tombstones in the source"
     );
     assert_eq!(ok(store.messages(dst.id).await, "messages").len(), 4);
+    assert_counts(store, src.id, "after MOVE, source").await;
+    assert_counts(store, dst.id, "after MOVE, target").await;
     invalid(
         store.move_messages(src.id, &[uids[2]], src.id).await,
         "MOVE into the same mailbox",
@@ -411,6 +463,13 @@ async fn mailbox_operations(store: &dyn Store, ann: AccountId) {
         "UIDs are not reused"
     );
     assert_eq!(mailbox(store, ann, "Old Inbox").await.exists, count);
+    assert_counts(store, inbox.id, "after renaming INBOX").await;
+    assert_counts(
+        store,
+        mailbox(store, ann, "Old Inbox").await.id,
+        "in the renamed INBOX",
+    )
+    .await;
 
     invalid(
         store.delete_mailbox(ann, &mailbox_name("INBOX")).await,
