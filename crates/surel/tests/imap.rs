@@ -485,3 +485,40 @@ fn login_timeout_comes_from_the_config() {
     assert_eq!(c.line(), "* BYE Autologout; idle for too long");
     assert_eq!(c.line(), "", "then the server closes");
 }
+
+/// POP3 and IMAP read one store: a message POP3 deletes is expunged in an IMAP session that has
+/// the mailbox selected, at its next command.
+#[test]
+fn a_pop3_deletion_reaches_an_imap_session() {
+    let mut server = TestServer::configure("");
+    server.enable_listener("imap");
+    server.enable_listener("pop3");
+    server.spawn();
+    server.add_domain("local.test");
+    server.add_account(USER, PASSWORD);
+    for subject in ["first", "second"] {
+        let mut smtp = server.smtp_ehlo();
+        let sent = message("a@remote.test", USER, subject, "body");
+        let reply = smtp.send_mail("a@remote.test", &[USER], sent.as_bytes());
+        assert_eq!(reply.code, 250, "{}", reply.text());
+    }
+    let pop3 = server.listening_on("pop3").port().to_string();
+    let out = imaplib(
+        &server,
+        &[],
+        json!([
+            ["a", "select", "INBOX"],
+            ["a", "pop3_dele", pop3, "1"],
+            ["a", "noop"],
+            ["a", "fetch", "1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])"],
+        ]),
+    );
+    let r = results(&out);
+    assert_eq!(data_strings(&r[0]), ["2"], "{out:#}");
+    assert_eq!(r[2]["untagged"]["EXPUNGE"][0], "1", "{out:#}");
+    let fetched = r[3].to_string();
+    assert!(
+        fetched.contains("second") && !fetched.contains("first"),
+        "{out:#}"
+    );
+}

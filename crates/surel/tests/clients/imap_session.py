@@ -26,6 +26,7 @@ import argparse
 import base64
 import imaplib
 import json
+import poplib
 import smtplib
 import ssl
 import sys
@@ -111,6 +112,15 @@ class Runner:
         m.seen = []
         if cmd == "idle_smtp":
             return self.idle_smtp(m, *args)
+        if cmd == "pop3_dele":
+            # Another client of the same store: POP3 deletes message n (DELE, QUIT commits).
+            port, n = args
+            p = poplib.POP3("127.0.0.1", int(port), timeout=self.a.timeout)
+            p.user(self.a.user)
+            p.pass_(self.a.password)
+            p.dele(int(n))
+            p.quit()
+            return {"typ": "OK", "data": [], "untagged": {}}
         if cmd == "raw":
             tag = m._new_tag()
             m.send(tag + b" " + args[0].encode() + b"\r\n")
