@@ -12,6 +12,7 @@
 mod budget;
 mod limit;
 mod listener;
+mod login;
 mod shutdown;
 mod stream;
 mod throttle;
@@ -20,6 +21,7 @@ pub mod tls;
 pub use budget::{MemoryBudget, Reservation};
 pub use limit::{ConnectionLimiter, ConnectionPermit, LimitHit};
 pub use listener::{Accepted, Listener};
+pub use login::{Login, login};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use stream::MaybeTls;
 pub use throttle::{AuthThrottle, LockedOut, ThrottlePolicy};

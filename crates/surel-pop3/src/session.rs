@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use surel_net::AuthThrottle;
+use surel_net::{AuthThrottle, Login, login};
 use surel_pop3_proto::sasl::{self, SaslResponse};
 use surel_pop3_proto::{Capability, Command, CommandError, Reply, RespCode, wire_size};
 use surel_store::Store;
-use surel_types::{AccountId, Address, BlobId, MailboxId, MailboxName, Secret, Uid};
+use surel_types::{AccountId, BlobId, MailboxId, MailboxName, Secret, Uid};
 
 use crate::lock::{MaildropLock, MaildropLocks};
 
@@ -445,42 +445,27 @@ impl Session {
     /// Checks the credentials, takes the maildrop lock and the snapshot: AUTHORIZATION to
     /// TRANSACTION (RFC 1939 §4), or `-ERR` and AUTHORIZATION again.
     async fn login(&mut self, name: &str, password: Secret<String>) -> Step {
-        let ip = self.peer.ip();
-        if let Err(locked) = self.ctx.throttle.check(ip) {
-            tracing::info!(peer = %self.peer, retry_after = ?locked.retry_after, "login locked out");
-            self.failed_logins += 1;
-            return self.login_failed(Reply::err_code(
-                RespCode::SysTemp,
-                "too many failed logins; try again later",
-            ));
-        }
-        let account = match Address::parse(name) {
-            Ok(address) => match self.ctx.store.account(&address).await {
-                Ok(account) => account,
-                Err(e) => {
-                    tracing::error!(error = %e, "account lookup failed");
-                    return Step::line(Reply::err_code(RespCode::SysTemp, "try again later"));
-                }
-            },
-            Err(_) => None,
-        };
-        // An unknown name costs the same hashing as a known one, so timing tells nothing.
-        let hash = account.as_ref().map(|a| a.password_hash.clone());
-        let verified = surel_store::password::check(password, hash).await;
-        let account = match account {
-            Some(account) if verified => account,
-            _ => {
-                let delay = self.ctx.throttle.failed(ip);
-                tracing::info!(peer = %self.peer, ?delay, "login failed");
-                tokio::time::sleep(delay).await;
+        let store = &*self.ctx.store;
+        let account = match login(store, &self.ctx.throttle, self.peer.ip(), name, password).await {
+            Login::Accepted(account) => account,
+            Login::LockedOut(_) => {
+                self.failed_logins += 1;
+                return self.login_failed(Reply::err_code(
+                    RespCode::SysTemp,
+                    "too many failed logins; try again later",
+                ));
+            }
+            Login::Refused => {
                 self.failed_logins += 1;
                 return self.login_failed(Reply::err_code(
                     RespCode::Auth,
                     "invalid user name or password",
                 ));
             }
+            Login::Unavailable => {
+                return Step::line(Reply::err_code(RespCode::SysTemp, "try again later"));
+            }
         };
-        self.ctx.throttle.succeeded(ip);
         // RFC 2449 §8.1.2: another session holds the maildrop.
         let Some(lock) = self.ctx.locks.try_lock(account.id) else {
             return Step::line(Reply::err_code(
@@ -722,7 +707,7 @@ pub(crate) mod tests {
     use surel_pop3_proto::sasl::encode_base64;
     use surel_store::{DeliveryTarget, NewMessage};
     use surel_store_sqlite::SqliteStore;
-    use surel_types::Domain;
+    use surel_types::{Address, Domain};
 
     pub(crate) const PASSWORD: &str = "correct horse";
     pub(crate) const USER: &str = "pat@pop.test";

@@ -1,8 +1,9 @@
 //! CAPABILITY, STARTTLS, LOGIN and AUTHENTICATE PLAIN (RFC 9051 §6.1.1, §6.2; RFC 4959
 //! SASL-IR; RFC 4616 PLAIN).
 
+use surel_net::{Login, login};
+use surel_types::Secret;
 use surel_types::sasl::{self, SaslResponse};
-use surel_types::{Address, Secret};
 
 use super::{Next, Outcome, Session, State, User};
 use crate::response::Done;
@@ -125,41 +126,23 @@ impl Session {
     /// Checks the credentials: not authenticated → authenticated, or `NO` after the
     /// throttle's delay.
     async fn login(&mut self, name: &str, password: Secret<String>, command: &str) -> Outcome {
-        let ip = self.peer.ip();
-        if let Err(locked) = self.ctx.throttle.check(ip) {
-            tracing::info!(peer = %self.peer, retry_after = ?locked.retry_after, "login locked out");
-            return self.login_failed(
-                Done::no("too many failed logins; try again later").with_code("UNAVAILABLE"),
-            );
-        }
-        // The login name is the full address; a bare local part could name an account in any
-        // of our domains, so it is not guessed.
-        let account = match Address::parse(name) {
-            Ok(address) => match self.ctx.store.account(&address).await {
-                Ok(account) => account,
-                Err(e) => {
-                    tracing::error!(error = %e, "account lookup failed");
-                    return Done::no("try again later").with_code("UNAVAILABLE").into();
-                }
-            },
-            Err(_) => None,
-        };
-        // An unknown name costs the same hashing as a known one, so timing tells nothing.
-        let hash = account.as_ref().map(|a| a.password_hash.clone());
-        let verified = surel_store::password::check(password, hash).await;
-        let account = match account {
-            Some(account) if verified => account,
-            _ => {
-                let delay = self.ctx.throttle.failed(ip);
-                tracing::info!(peer = %self.peer, ?delay, "login failed");
-                tokio::time::sleep(delay).await;
+        let store = &*self.ctx.store;
+        let account = match login(store, &self.ctx.throttle, self.peer.ip(), name, password).await {
+            Login::Accepted(account) => account,
+            Login::LockedOut(_) => {
+                return self.login_failed(
+                    Done::no("too many failed logins; try again later").with_code("UNAVAILABLE"),
+                );
+            }
+            Login::Refused => {
                 return self.login_failed(
                     Done::no("invalid user name or password").with_code("AUTHENTICATIONFAILED"),
                 );
             }
+            Login::Unavailable => {
+                return Done::no("try again later").with_code("UNAVAILABLE").into();
+            }
         };
-        self.ctx.throttle.succeeded(ip);
-        tracing::info!(account = %account.address, "logged in");
         self.state = State::Authenticated(User {
             account: account.id,
             address: account.address.to_string(),

@@ -131,45 +131,24 @@ impl Session {
     /// Checks the password of the account named `name` (its address; the local part is
     /// compared case-insensitively by the store).
     async fn login(&mut self, name: &str, password: Secret<String>) -> Step {
+        let store = self.ctx.ingest.store();
         let ip = self.peer.ip();
-        if let Err(locked) = self.ctx.throttle.check(ip) {
-            tracing::info!(peer = %self.peer, retry_after = ?locked.retry_after, "AUTH locked out");
-            // RFC 4954 §6: 454 4.7.0 for a temporary authentication failure.
-            return Step::cont(Reply::new(
-                454,
-                Some(EnhancedCode::new(4, 7, 0)),
-                "Too many failed logins; try again later",
-            ));
-        }
-        let account = match Address::parse(name) {
-            Ok(address) => match self.ctx.ingest.store().account(&address).await {
-                Ok(account) => account,
-                Err(e) => {
-                    tracing::error!(error = %e, "account lookup failed");
-                    return Step::cont(Reply::LOCAL_ERROR);
-                }
-            },
-            Err(_) => None,
-        };
-        // An unknown name costs the same hashing as a known one, so timing tells nothing.
-        let hash = account.as_ref().map(|a| a.password_hash.clone());
-        let verified = surel_store::password::check(password, hash).await;
-        match account {
-            Some(account) if verified => {
-                self.ctx.throttle.succeeded(ip);
-                tracing::info!(account = %account.address, "authenticated");
+        match surel_net::login(&**store, &self.ctx.throttle, ip, name, password).await {
+            surel_net::Login::Accepted(account) => {
                 self.login = Some(Login {
                     account: account.id,
                     address: account.address,
                 });
                 Step::cont(Reply::AUTH_SUCCEEDED)
             }
-            _ => {
-                let delay = self.ctx.throttle.failed(ip);
-                tracing::info!(peer = %self.peer, ?delay, "AUTH failed");
-                tokio::time::sleep(delay).await;
-                Step::cont(Reply::AUTH_FAILED)
-            }
+            // RFC 4954 §6: 454 4.7.0 for a temporary authentication failure.
+            surel_net::Login::LockedOut(_) => Step::cont(Reply::new(
+                454,
+                Some(EnhancedCode::new(4, 7, 0)),
+                "Too many failed logins; try again later",
+            )),
+            surel_net::Login::Refused => Step::cont(Reply::AUTH_FAILED),
+            surel_net::Login::Unavailable => Step::cont(Reply::LOCAL_ERROR),
         }
     }
 
