@@ -20,7 +20,7 @@ pub mod tls;
 
 pub use budget::{MemoryBudget, Reservation};
 pub use limit::{ConnectionLimiter, ConnectionPermit, LimitHit};
-pub use listener::{Accepted, Listener};
+pub use listener::{Accepted, Listener, serve_pair};
 pub use login::{Login, login};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use stream::MaybeTls;

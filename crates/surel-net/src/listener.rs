@@ -85,3 +85,38 @@ impl Listener {
         });
     }
 }
+
+/// Binds a service's plain listeners (`plain`, e.g. POP3 with STLS) and implicit-TLS ones
+/// (`implicit`, e.g. POP3S) on one connection limiter and serves them on `tracker` until
+/// `shutdown`, running `handler(accepted, implicit_tls)` for each connection. Returns one
+/// `NAME listening on ADDR` line per listener for the start-up summary (`names` = the plain and
+/// the implicit-TLS service names).
+pub async fn serve_pair<F, Fut>(
+    names: (&str, &str),
+    plain: &[SocketAddr],
+    implicit: &[SocketAddr],
+    limiter: Arc<ConnectionLimiter>,
+    tracker: &TaskTracker,
+    shutdown: &Shutdown,
+    handler: F,
+) -> Result<Vec<String>, NetError>
+where
+    F: Fn(Accepted, bool) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut lines = Vec::new();
+    let services = plain
+        .iter()
+        .map(|a| (a, false))
+        .chain(implicit.iter().map(|a| (a, true)));
+    for (addr, implicit_tls) in services {
+        let listener = Listener::bind(*addr, limiter.clone()).await?;
+        let name = if implicit_tls { names.1 } else { names.0 };
+        lines.push(format!("{name} listening on {}", listener.local_addr()));
+        let handler = handler.clone();
+        listener.spawn(tracker, shutdown.clone(), move |accepted| {
+            handler(accepted, implicit_tls)
+        });
+    }
+    Ok(lines)
+}

@@ -25,7 +25,7 @@ mod session;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use surel_net::{ConnectionLimiter, Listener, NetError, Shutdown, TlsAcceptor};
+use surel_net::{ConnectionLimiter, NetError, Shutdown, TlsAcceptor};
 use tokio_util::task::TaskTracker;
 
 pub use lock::{MaildropLock, MaildropLocks};
@@ -43,25 +43,23 @@ pub async fn listen(
     tracker: &TaskTracker,
     shutdown: &Shutdown,
 ) -> Result<Vec<String>, NetError> {
-    let mut lines = Vec::new();
-    let services = plain
-        .iter()
-        .map(|a| (a, false))
-        .chain(implicit.iter().map(|a| (a, true)));
-    for (addr, implicit_tls) in services {
-        let listener = Listener::bind(*addr, limiter.clone()).await?;
-        let name = if implicit_tls { "pop3s" } else { "pop3" };
-        lines.push(format!("{name} listening on {}", listener.local_addr()));
-        let (ctx, tls, stop) = (ctx.clone(), tls.clone(), shutdown.clone());
-        listener.spawn(tracker, shutdown.clone(), move |accepted| {
+    let shutdown_for_sessions = shutdown.clone();
+    surel_net::serve_pair(
+        ("pop3", "pop3s"),
+        plain,
+        implicit,
+        limiter,
+        tracker,
+        shutdown,
+        move |accepted, implicit_tls| {
             driver::run(
                 ctx.clone(),
                 Some(tls.clone()),
                 implicit_tls,
                 accepted,
-                stop.clone(),
+                shutdown_for_sessions.clone(),
             )
-        });
-    }
-    Ok(lines)
+        },
+    )
+    .await
 }
