@@ -20,13 +20,12 @@ mod tests;
 use std::collections::{BTreeSet, HashMap};
 
 use surel_imap_proto::Flag as WireFlag;
-use surel_imap_proto::{FetchItem, QresyncParams, SearchKey, SearchReturn, SequenceSet, StoreOp};
+use surel_imap_proto::{FetchItem, QresyncParams, SequenceSet};
 use surel_mime::MessageInfo;
 use surel_store::{Flag, Mailbox, MessageMeta, Store, StoreError};
 use surel_types::{ModSeq, Uid};
 
 use crate::fetch::Options;
-use crate::output::Output;
 use crate::response::{Done, Enabled};
 
 /// Messages loaded per `message_rows` call: bounds the bytes held while answering.
@@ -250,93 +249,6 @@ impl Selected {
             told_before
         };
         Ok(())
-    }
-
-    /// FETCH / UID FETCH.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn fetch(
-        &mut self,
-        store: &dyn Store,
-        enabled: &Enabled,
-        uid: bool,
-        set: &SequenceSet,
-        items: &[FetchItem],
-        changed_since: Option<u64>,
-        vanished: bool,
-        out: &mut Output<'_>,
-    ) -> Result<Done, StoreError> {
-        self.fetch_messages(
-            store,
-            enabled,
-            uid,
-            set,
-            items,
-            changed_since,
-            vanished,
-            out,
-        )
-        .await
-    }
-
-    /// STORE / UID STORE.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn store(
-        &mut self,
-        store: &dyn Store,
-        enabled: &Enabled,
-        uid: bool,
-        set: &SequenceSet,
-        op: StoreOp,
-        silent: bool,
-        flags: &[WireFlag],
-        unchanged_since: Option<u64>,
-        out: &mut Vec<u8>,
-    ) -> Result<Done, StoreError> {
-        self.store_flags(
-            store,
-            enabled,
-            uid,
-            set,
-            op,
-            silent,
-            flags,
-            unchanged_since,
-            out,
-        )
-        .await
-    }
-
-    /// SEARCH / UID SEARCH (charset already checked; strings UTF-8), plain or ESEARCH.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn search(
-        &mut self,
-        store: &dyn Store,
-        enabled: &Enabled,
-        tag: &str,
-        uid: bool,
-        criteria: &SearchKey,
-        ret: Option<&[SearchReturn]>,
-        out: &mut Vec<u8>,
-    ) -> Result<Done, StoreError> {
-        self.search_messages(store, enabled, tag, uid, criteria, ret, out)
-            .await
-    }
-
-    /// COPY / MOVE (and their UID forms) into `target` (already looked up by name; the session
-    /// answers `NO [TRYCREATE]` itself when it does not exist).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn copy(
-        &mut self,
-        store: &dyn Store,
-        enabled: &Enabled,
-        uid: bool,
-        set: &SequenceSet,
-        target: &Mailbox,
-        is_move: bool,
-        out: &mut Vec<u8>,
-    ) -> Result<Done, StoreError> {
-        self.copy_messages(store, enabled, uid, set, target, is_move, out)
-            .await
     }
 
     /// EXPUNGE (`uids == None`) or UID EXPUNGE set: removes \Deleted messages, answers with

@@ -7,8 +7,10 @@ use super::{INVALID_SET, Selected, set, to_uids};
 use crate::response::{Done, Enabled};
 
 impl Selected {
+    /// COPY / MOVE (and their UID forms) into `target` (already looked up by name; the session
+    /// answers `NO [TRYCREATE]` itself when it does not exist).
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn copy_messages(
+    pub async fn copy(
         &mut self,
         store: &dyn Store,
         enabled: &Enabled,

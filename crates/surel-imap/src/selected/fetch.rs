@@ -11,8 +11,9 @@ use crate::output::Output;
 use crate::response::{Done, Enabled};
 
 impl Selected {
+    /// FETCH / UID FETCH.
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn fetch_messages(
+    pub async fn fetch(
         &mut self,
         store: &dyn Store,
         enabled: &Enabled,

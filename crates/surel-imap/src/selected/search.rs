@@ -10,8 +10,9 @@ use crate::response::{Done, Enabled};
 use crate::search::{self as eval, Candidate, Context};
 
 impl Selected {
+    /// SEARCH / UID SEARCH (charset already checked; strings UTF-8), plain or ESEARCH.
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn search_messages(
+    pub async fn search(
         &mut self,
         store: &dyn Store,
         enabled: &Enabled,

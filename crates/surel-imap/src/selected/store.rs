@@ -10,8 +10,9 @@ use crate::fetch::Options;
 use crate::response::{Done, Enabled};
 
 impl Selected {
+    /// STORE / UID STORE.
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn store_flags(
+    pub async fn store(
         &mut self,
         store: &dyn Store,
         enabled: &Enabled,

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use surel_imap_proto::{FetchItem, Section, SeqNum, SequenceSet, StoreOp};
+use surel_imap_proto::{FetchItem, SearchKey, SearchReturn, Section, SeqNum, SequenceSet, StoreOp};
 use surel_store::{DeliveryTarget, FlagOp, Mailbox, NewMessage, Store};
 use surel_store_sqlite::SqliteStore;
 use surel_types::{AccountId, Address, Domain, MailboxName, ModSeq, Uid};
