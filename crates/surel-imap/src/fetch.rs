@@ -228,16 +228,26 @@ fn apply_partial(data: &[u8], partial: Option<Partial>) -> &[u8] {
 
 /// Body data: a literal (`~{n}` literal8 when `binary` and it holds NUL, RFC 3516 §4.2), or
 /// `""` when there is nothing to send.
+///
+/// A literal may not hold NUL (RFC 9051 §4.3, CHAR8), and BODY[]/RFC822 have no literal8 form:
+/// a NUL in a non-BINARY answer (only possible in a message APPENDed as literal8) is sent as
+/// 0x80, as Dovecot does, so the size stays that of the stored message; BINARY[] gives the
+/// octets exactly.
 fn write_data(out: &mut Vec<u8>, data: &[u8], binary: bool) {
     if data.is_empty() {
         out.extend_from_slice(b"\"\"");
         return;
     }
-    if binary && data.contains(&0) {
+    let has_nul = data.contains(&0);
+    if binary && has_nul {
         out.push(b'~');
     }
     out.extend_from_slice(format!("{{{}}}\r\n", data.len()).as_bytes());
-    out.extend_from_slice(data);
+    if has_nul && !binary {
+        out.extend(data.iter().map(|&b| if b == 0 { 0x80 } else { b }));
+    } else {
+        out.extend_from_slice(data);
+    }
 }
 
 struct Message<'a> {
@@ -409,6 +419,22 @@ zzz\r\n\
         let mut out = Vec::new();
         render(&mut out, 3, items, &meta(), info, Some(raw), options)?;
         Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    fn one_bytes(raw: &[u8], item: FetchItem) -> Vec<u8> {
+        let mut out = Vec::new();
+        let info = MessageInfo::parse(raw);
+        render(
+            &mut out,
+            3,
+            &[item],
+            &meta(),
+            &info,
+            Some(raw),
+            Options::default(),
+        )
+        .unwrap();
+        out
     }
 
     fn one(raw: &[u8], item: FetchItem) -> String {
@@ -710,6 +736,36 @@ zzz\r\n\
                 "{item:?}"
             );
         }
+    }
+
+    #[test]
+    fn nul_never_goes_out_in_a_plain_literal() {
+        let raw: &[u8] = b"Subject: b\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n\
+--B\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\
+\x00A\x00\r\n--B--\r\n";
+        let body = FetchItem::BodySection {
+            peek: true,
+            section: Section {
+                part: vec![1],
+                text: None,
+            },
+            partial: None,
+        };
+        // BODY[] has no literal8 form: NUL is sent as 0x80, the size kept.
+        assert_eq!(
+            one_bytes(raw, body),
+            b"* 3 FETCH (BODY[1] {3}\r\n\x80A\x80)\r\n".to_vec()
+        );
+        // BINARY[] gives the octets exactly, as literal8.
+        let binary = FetchItem::Binary {
+            peek: true,
+            part: vec![1],
+            partial: None,
+        };
+        assert_eq!(
+            one_bytes(raw, binary),
+            b"* 3 FETCH (BINARY[1] ~{3}\r\n\x00A\x00)\r\n".to_vec()
+        );
     }
 
     #[test]
