@@ -334,7 +334,7 @@ pub(crate) fn rename_mailbox(
     if from.is_inbox() {
         return rename_inbox(conn, account, &source, to);
     }
-    let mut renames = vec![(source.id, to.clone())];
+    let mut renames = vec![(source.id, from.clone(), to.clone())];
     for child in children(conn, account, from)? {
         let rest = &child.name.as_str()[from.as_str().len()..];
         let new = MailboxName::parse(&format!("{to}{rest}"))
@@ -342,11 +342,19 @@ pub(crate) fn rename_mailbox(
         if mailboxes::get(conn, account, &new)?.is_some() {
             return Err(StoreError::Exists(format!("mailbox {new}")).into());
         }
-        renames.push((child.id, new));
+        renames.push((child.id, child.name.clone(), new));
     }
     let mut update = conn.prepare_cached("UPDATE mailboxes SET name = ?2 WHERE id = ?1")?;
-    for (id, name) in &renames {
-        update.execute(params![id.0, name.as_str()])?;
+    // A subscribed mailbox stays subscribed under its new name (clients that show only
+    // subscribed mailboxes would lose it otherwise); the old name stays subscribed too, since
+    // the server never removes a subscription by itself (RFC 9051 §6.3.7).
+    let mut subscribe = conn.prepare_cached(
+        "INSERT OR IGNORE INTO subscriptions (account, name)
+         SELECT account, ?3 FROM subscriptions WHERE account = ?1 AND name = ?2",
+    )?;
+    for (id, old, new) in &renames {
+        update.execute(params![id.0, new.as_str()])?;
+        subscribe.execute(params![account.0, old.as_str(), new.as_str()])?;
     }
     Ok(Done {
         value: (),

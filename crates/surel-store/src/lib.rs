@@ -159,7 +159,8 @@ pub trait Store: Send + Sync + 'static {
     /// Renames a mailbox and every mailbox below it (`from/...`), keeping ids, UIDVALIDITY and
     /// messages. `Exists` if `to` (or a renamed child's new name) exists, `NotFound` if `from`
     /// is missing. INBOX (RFC 9051 §6.3.6): a new mailbox `to` is made and every message of
-    /// INBOX moves into it; INBOX stays, empty; INBOX's children are not renamed.
+    /// INBOX moves into it; INBOX stays, empty; INBOX's children are not renamed. A subscribed
+    /// mailbox is subscribed under its new name too (the old name stays: RFC 9051 §6.3.7).
     async fn rename_mailbox(
         &self,
         account: AccountId,

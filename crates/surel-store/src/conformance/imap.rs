@@ -423,11 +423,25 @@ async fn mailbox_operations(store: &dyn Store, ann: AccountId) {
         "Nope",
         "rename of a missing mailbox",
     );
+    for name in ["Work", "Work/Projects"] {
+        ok(
+            store.set_subscribed(ann, &mailbox_name(name), true).await,
+            "subscribe",
+        );
+    }
     ok(
         store
             .rename_mailbox(ann, &mailbox_name("Work"), &mailbox_name("Job"))
             .await,
         "rename",
+    );
+    let subscribed = ok(store.subscriptions(ann).await, "subscriptions");
+    assert!(
+        subscribed.contains(&mailbox_name("Job"))
+            && subscribed.contains(&mailbox_name("Job/Projects"))
+            && subscribed.contains(&mailbox_name("Work"))
+            && subscribed.contains(&mailbox_name("Work/Projects")),
+        "a rename subscribes the new names and keeps the old: {subscribed:?}"
     );
     let names: Vec<String> = ok(store.mailboxes(ann).await, "mailboxes")
         .into_iter()
