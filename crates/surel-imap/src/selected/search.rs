@@ -131,8 +131,10 @@ impl Selected {
 
         let mut matched = Vec::new();
         for chunk in candidates.chunks(CHUNK) {
+            // Without row-only keys there is nothing to sift first: read the parse at once.
+            let first_with_parse = on_rows.is_empty() && parse_later;
             let rows = store
-                .message_rows(self.mailbox.id, &set::uid_ranges(chunk), false)
+                .message_rows(self.mailbox.id, &set::uid_ranges(chunk), first_with_parse)
                 .await?;
             let mut survivors = Vec::new();
             for row in rows {
@@ -160,7 +162,7 @@ impl Selected {
             if survivors.is_empty() {
                 continue;
             }
-            let rows = if parse_later {
+            let rows = if parse_later && !first_with_parse {
                 let uids: Vec<u32> = survivors.iter().map(|(_, r)| r.meta.uid.0).collect();
                 store
                     .message_rows(self.mailbox.id, &set::uid_ranges(&uids), true)
