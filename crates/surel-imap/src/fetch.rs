@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use surel_imap_proto::encode;
 use surel_imap_proto::{FetchItem, Partial, Section, SectionText};
 use surel_mime::{BinaryError, MessageInfo, SectionKind};
-use surel_store::MessageMeta;
+use surel_store::{Flag, FlagState, MessageMeta};
 
 /// What the session must load before [`render`] can answer these items.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -226,6 +226,33 @@ fn apply_partial(data: &[u8], partial: Option<Partial>) -> &[u8] {
     rest.get(..len).unwrap_or_default()
 }
 
+/// `* seq FETCH ([UID u ]FLAGS (...)[ MODSEQ (m)])` for a flag change made elsewhere, the
+/// items placed as [`render`] places them for `FLAGS` with these options.
+pub fn render_flags(out: &mut Vec<u8>, seq: u32, state: &FlagState, options: Options) {
+    out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+    if options.add_uid {
+        out.extend_from_slice(format!("UID {} ", state.uid.0).as_bytes());
+    }
+    out.extend_from_slice(b"FLAGS ");
+    flag_list(out, &state.flags);
+    if options.add_modseq {
+        out.extend_from_slice(format!(" MODSEQ ({})", state.modseq.0).as_bytes());
+    }
+    out.extend_from_slice(b")\r\n");
+}
+
+/// A flag list, `(\Seen $Label ...)`.
+fn flag_list(out: &mut Vec<u8>, flags: &[Flag]) {
+    out.push(b'(');
+    for (i, flag) in flags.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(flag.as_str().as_bytes());
+    }
+    out.push(b')');
+}
+
 /// Body data: a literal (`~{n}` literal8 when `binary` and it holds NUL, RFC 3516 §4.2), or
 /// `""` when there is nothing to send.
 ///
@@ -259,16 +286,7 @@ struct Message<'a> {
 impl Message<'_> {
     fn write_value(&self, out: &mut Vec<u8>, item: &FetchItem) -> Result<(), FetchError> {
         match item {
-            FetchItem::Flags => {
-                out.push(b'(');
-                for (i, flag) in self.meta.flags.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b' ');
-                    }
-                    out.extend_from_slice(flag.as_str().as_bytes());
-                }
-                out.push(b')');
-            }
+            FetchItem::Flags => flag_list(out, &self.meta.flags),
             FetchItem::InternalDate => {
                 encode::date_time(out, &self.meta.internal_date.fixed_offset());
             }
@@ -735,6 +753,50 @@ zzz\r\n\
                 format!("* 3 FETCH ({want})\r\n"),
                 "{item:?}"
             );
+        }
+    }
+
+    #[test]
+    fn flag_updates_are_written_as_render_writes_flags() {
+        let state = FlagState {
+            uid: surel_types::Uid(7),
+            modseq: surel_types::ModSeq(42),
+            flags: vec![Flag::Seen, Flag::Keyword("$Label".into())],
+        };
+        let cases = [
+            (Options::default(), "* 3 FETCH (FLAGS (\\Seen $Label))\r\n"),
+            (
+                Options {
+                    add_uid: true,
+                    add_modseq: true,
+                    ..Options::default()
+                },
+                "* 3 FETCH (UID 7 FLAGS (\\Seen $Label) MODSEQ (42))\r\n",
+            ),
+        ];
+        for (options, want) in cases {
+            let mut out = Vec::new();
+            render_flags(&mut out, 3, &state, options);
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+            // The same as the general renderer for a message in that state.
+            let meta = MessageMeta {
+                uid: state.uid,
+                modseq: state.modseq,
+                flags: state.flags.clone(),
+                ..meta()
+            };
+            let mut general = Vec::new();
+            render(
+                &mut general,
+                3,
+                &[FetchItem::Flags],
+                &meta,
+                &MessageInfo::default(),
+                None,
+                options,
+            )
+            .unwrap();
+            assert_eq!(String::from_utf8(general).unwrap(), want);
         }
     }
 

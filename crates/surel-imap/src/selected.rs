@@ -195,22 +195,22 @@ impl Selected {
         }
 
         let since = ModSeq(self.seen_modseq);
-        let changed = store.changed_since(self.mailbox.id, since).await?;
+        let changed = store.flags_changed_since(self.mailbox.id, since).await?;
         let gone = store.expunged_since(self.mailbox.id, since).await?;
         let last = self.uids.last().copied().unwrap_or(0);
         let mut new = Vec::new();
         let mut updates = Vec::new();
-        for meta in changed {
-            let uid = meta.uid.0;
+        for state in changed {
+            let uid = state.uid.0;
             if uid > last {
                 new.push(uid);
-            } else if self.own.get(&uid) == Some(&meta.modseq.0)
+            } else if self.own.get(&uid) == Some(&state.modseq.0)
                 || self.pending_expunge.contains(&uid)
                 || self.uids.binary_search(&uid).is_err()
             {
                 // Already shown to this client, or not one it knows.
             } else {
-                updates.push(meta);
+                updates.push(state);
             }
         }
         for uid in gone {
@@ -238,9 +238,9 @@ impl Selected {
             // RFC 7162 §3.1: once CONDSTORE is on, flag updates carry MODSEQ.
             add_modseq: self.condstore,
         };
-        for meta in &updates {
-            if let Some(seq) = self.seq_of(meta.uid.0) {
-                render_meta(out, seq, &[FetchItem::Flags], meta, options);
+        for state in &updates {
+            if let Some(seq) = self.seq_of(state.uid.0) {
+                crate::fetch::render_flags(out, seq, state, options);
             }
         }
         self.told_modseq = if self.pending_expunge.is_empty() {

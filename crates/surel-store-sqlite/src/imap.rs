@@ -4,11 +4,12 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use surel_store::{
-    Change, ChangeKind, Mailbox, MailboxStatus, MessageMeta, MessageRow, StoreError,
+    Change, ChangeKind, FlagState, Mailbox, MailboxStatus, MessageMeta, MessageRow, StoreError,
 };
 use surel_types::{AccountId, MailboxId, MailboxName, ModSeq, Uid};
 
 use crate::error::Result;
+use crate::flags::FlagSet;
 use crate::mailboxes;
 use crate::messages::{
     self, Counters, MESSAGE_COLUMNS, NewRow, counters, insert_row, message_row, set_counters,
@@ -133,6 +134,26 @@ pub(crate) fn changed_since(
         "{MESSAGE_COLUMNS} WHERE mailbox = ?1 AND modseq > ?2 ORDER BY uid"
     ))?;
     let rows = stmt.query_map(params![mailbox.0, modseq_param(since)], message_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn flags_changed_since(
+    conn: &Connection,
+    mailbox: MailboxId,
+    since: ModSeq,
+) -> Result<Vec<FlagState>> {
+    counters(conn, mailbox)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid, modseq, flags, keywords FROM messages
+         WHERE mailbox = ?1 AND modseq > ?2 ORDER BY uid",
+    )?;
+    let rows = stmt.query_map(params![mailbox.0, modseq_param(since)], |row| {
+        Ok(FlagState {
+            uid: Uid(row.get(0)?),
+            modseq: mailboxes::modseq(row, 1)?,
+            flags: FlagSet::decode(row.get(2)?, &row.get::<_, String>(3)?).to_flags(),
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -43,8 +43,9 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use surel_store::{
     Account, Alias, AliasSource, Change, ChangeHub, DeliveryTarget, DkimKey, Flag, FlagOp,
-    FlagsOutcome, Lookup, Mailbox, MailboxStatus, MessageMeta, MessageRow, NewMessage, QueueEntry,
-    QueueId, QueueRecipient, QueueTarget, QueuedMessage, Store, StoreError, StoreResult, Stored,
+    FlagState, FlagsOutcome, Lookup, Mailbox, MailboxStatus, MessageMeta, MessageRow, NewMessage,
+    QueueEntry, QueueId, QueueRecipient, QueueTarget, QueuedMessage, Store, StoreError,
+    StoreResult, Stored,
 };
 use surel_types::{
     AccountId, Address, BlobId, Domain, MailboxId, MailboxName, ModSeq, SpecialUse, Uid,
@@ -576,6 +577,15 @@ impl Store for SqliteStore {
         since: ModSeq,
     ) -> StoreResult<Vec<MessageMeta>> {
         self.read(move |conn| imap::changed_since(conn, mailbox, since))
+            .await
+    }
+
+    async fn flags_changed_since(
+        &self,
+        mailbox: MailboxId,
+        since: ModSeq,
+    ) -> StoreResult<Vec<FlagState>> {
+        self.read(move |conn| imap::flags_changed_since(conn, mailbox, since))
             .await
     }
 

@@ -202,6 +202,13 @@ pub trait Store: Send + Sync + 'static {
         mailbox: MailboxId,
         since: ModSeq,
     ) -> StoreResult<Vec<MessageMeta>>;
+    /// [`Store::changed_since`] reduced to UID, MODSEQ and flags: what a session reads before
+    /// every command while other sessions change flags, so it reads nothing more.
+    async fn flags_changed_since(
+        &self,
+        mailbox: MailboxId,
+        since: ModSeq,
+    ) -> StoreResult<Vec<FlagState>>;
     /// UIDs expunged at a MODSEQ greater than `since`, ascending (QRESYNC VANISHED (EARLIER),
     /// sessions catching up).
     async fn expunged_since(&self, mailbox: MailboxId, since: ModSeq) -> StoreResult<Vec<Uid>>;

@@ -281,6 +281,17 @@ pub struct MessageRow {
     pub parsed: Option<Vec<u8>>,
 }
 
+/// A message's flags and MODSEQ: what a session tells its client of a change made elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagState {
+    /// The message.
+    pub uid: Uid,
+    /// Its MODSEQ.
+    pub modseq: ModSeq,
+    /// Its flags, sorted as [`Flag`] orders them.
+    pub flags: Vec<Flag>,
+}
+
 /// What a STORE did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FlagsOutcome {

@@ -266,6 +266,22 @@ async fn changes_and_tombstones(store: &dyn Store, ann: AccountId) {
         "already so: unchanged, MODSEQ kept"
     );
     let changed = ok(store.changed_since(mb.id, base).await, "changed_since");
+    let flag_states = ok(
+        store.flags_changed_since(mb.id, base).await,
+        "flags_changed_since",
+    );
+    assert_eq!(
+        flag_states,
+        changed
+            .iter()
+            .map(|m| crate::FlagState {
+                uid: m.uid,
+                modseq: m.modseq,
+                flags: m.flags.clone(),
+            })
+            .collect::<Vec<_>>(),
+        "flags_changed_since is changed_since reduced"
+    );
     assert_eq!(
         changed.iter().map(|m| m.uid).collect::<Vec<_>>(),
         [uids[0], uids[1], uids[2]]
