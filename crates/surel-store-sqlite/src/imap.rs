@@ -16,10 +16,6 @@ use crate::messages::{
 };
 use crate::writer::Done;
 
-pub(crate) fn mailbox_by_id(conn: &Connection, id: MailboxId) -> Result<Option<Mailbox>> {
-    mailboxes::by_id(conn, id)
-}
-
 pub(crate) fn highest_modseq(conn: &Connection, id: MailboxId) -> Result<Option<ModSeq>> {
     let mut stmt = conn.prepare_cached("SELECT highest_modseq FROM mailboxes WHERE id = ?1")?;
     Ok(stmt

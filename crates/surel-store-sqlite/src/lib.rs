@@ -492,10 +492,6 @@ impl Store for SqliteStore {
         self.write(move |conn| queue::drop_entry(conn, id)).await
     }
 
-    async fn mailbox_by_id(&self, id: MailboxId) -> StoreResult<Option<Mailbox>> {
-        self.read(move |conn| imap::mailbox_by_id(conn, id)).await
-    }
-
     async fn highest_modseq(&self, id: MailboxId) -> StoreResult<Option<ModSeq>> {
         self.read(move |conn| imap::highest_modseq(conn, id)).await
     }

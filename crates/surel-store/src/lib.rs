@@ -144,8 +144,6 @@ pub trait Store: Send + Sync + 'static {
     async fn expunge(&self, mailbox: MailboxId, uids: &[Uid]) -> StoreResult<Vec<Uid>>;
 
     // ---- IMAP: mailboxes ----
-    /// One mailbox by id (its counters as of now).
-    async fn mailbox_by_id(&self, id: MailboxId) -> StoreResult<Option<Mailbox>>;
     /// Only the mailbox's HIGHESTMODSEQ (`None` if it is gone): what an IMAP session checks
     /// before every command, so it must not cost more than one indexed lookup.
     async fn highest_modseq(&self, id: MailboxId) -> StoreResult<Option<ModSeq>>;
